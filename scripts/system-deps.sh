@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Installs the Debian packages `make test` needs when they are missing: PostgreSQL 15, Redis,
+# Chromium (for Playwright, never a downloaded browser), CJK fonts, Node.js/npm (axe-core).
+set -euo pipefail
+need=()
+command -v python3.11 >/dev/null || need+=(python3.11 python3.11-venv)
+[ -x /usr/lib/postgresql/15/bin/initdb ] || need+=(postgresql-15)
+command -v redis-server >/dev/null || need+=(redis-server)
+command -v chromium >/dev/null || need+=(chromium)
+fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || need+=(fonts-noto-cjk)
+command -v npm >/dev/null || need+=(nodejs npm)
+if [ ${#need[@]} -eq 0 ]; then exit 0; fi
+echo "installing: ${need[*]}"
+SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null

@@ -1,0 +1,177 @@
+"""Reads of applications, always scoped to what the actor may see."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from django.db.models import Count, F, Q, QuerySet
+from django.utils import timezone
+
+from madoguchi.applications.models import Application, ApplicationEvent, Attachment
+from madoguchi.applications.services import closed_days
+from madoguchi.catalog.models import StatusType, Transition
+from madoguchi.core.errors import PermissionDeniedError
+from madoguchi.core.jp.business_days import add_business_days
+from madoguchi.core.jp.normalize import search_key
+from madoguchi.core.scope import Actor
+
+PAGE_SIZE = 50
+OPEN_EXCLUDE = ("completed", "rejected", "withdrawn")
+
+
+def application_scope(*, actor: Actor) -> QuerySet[Application]:
+    """Every application the actor may see: their municipality, and their departments only."""
+    if actor.municipality is None:
+        raise PermissionDeniedError()
+    qs = Application.objects.filter(municipality=actor.municipality)
+    if not actor.sees_whole_municipality:
+        qs = qs.filter(department_id__in=actor.department_ids)
+    return qs
+
+
+@dataclass
+class InboxFilters:
+    status: str = ""  # status code, "open" (default: not finished) or "all"
+    procedure: int | None = None
+    department: int | None = None
+    channel: str = ""
+    assignee: str = ""  # "me", "none", or a user id
+    due: str = ""  # "overdue", "3" (due within 3 開庁日), "review" (要確認)
+    q: str = ""
+    page: int = 1
+
+    @classmethod
+    def from_querydict(cls, params: Any) -> InboxFilters:
+        def as_int(name: str) -> int | None:
+            value = params.get(name, "")
+            return int(value) if str(value).isdigit() else None
+
+        return cls(
+            status=params.get("status", "open") or "open", procedure=as_int("procedure"),
+            department=as_int("department"), channel=params.get("channel", ""),
+            assignee=params.get("assignee", ""), due=params.get("due", ""), q=params.get("q", "").strip()[:60],
+            page=max(as_int("page") or 1, 1),
+        )
+
+
+@dataclass
+class InboxPage:
+    rows: list[Application]
+    total: int
+    page: int
+    pages: int
+    status_counts: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    @property
+    def has_previous(self) -> bool:
+        return self.page > 1
+
+
+def _filtered(actor: Actor, f: InboxFilters, *, with_status: bool = True) -> QuerySet[Application]:
+    qs = application_scope(actor=actor)
+    if f.department:
+        qs = qs.filter(department_id=f.department)
+    if f.procedure:
+        qs = qs.filter(procedure_id=f.procedure)
+    if f.channel:
+        qs = qs.filter(channel=f.channel)
+    if f.assignee == "me" and actor.user is not None:
+        qs = qs.filter(assignee_id=actor.user.pk)
+    elif f.assignee == "none":
+        qs = qs.filter(assignee__isnull=True)
+    elif f.assignee.isdigit():
+        qs = qs.filter(assignee_id=int(f.assignee))
+    if f.due:
+        today = timezone.localdate()
+        if f.due == "overdue":
+            qs = qs.filter(deadline__lt=today).exclude(status__code__in=OPEN_EXCLUDE)
+        elif f.due == "review":
+            qs = qs.filter(needs_review=True)
+        elif f.due.isdigit() and actor.municipality is not None:
+            limit: date = add_business_days(today, int(f.due), closed_days(actor.municipality))
+            qs = qs.filter(deadline__gte=today, deadline__lte=limit).exclude(status__code__in=OPEN_EXCLUDE)
+    if f.q:
+        key = search_key(f.q)
+        number = f.q.strip().upper()
+        qs = qs.filter(
+            Q(name_key__startswith=key) | Q(kana_key__startswith=key) | Q(reception_number=number)
+        )
+    if with_status:
+        if f.status == "open":
+            qs = qs.exclude(status__code__in=OPEN_EXCLUDE)
+        elif f.status and f.status != "all":
+            qs = qs.filter(status__code=f.status)
+    return qs
+
+
+def inbox_page(*, actor: Actor, filters: InboxFilters) -> InboxPage:
+    """One inbox page: rows sorted by deadline, the total, and counts per status. Four queries."""
+    qs = _filtered(actor, filters)
+    total = qs.count()
+    pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
+    page = min(filters.page, pages)
+    rows = list(
+        qs.select_related("procedure", "status", "assignee", "department")
+        .only(
+            "id", "reception_number", "applicant_name", "applicant_kana", "channel", "submitted_at", "deadline",
+            "needs_review", "review_reason", "version", "procedure__name", "status__name", "status__code",
+            "status__tone", "assignee__username", "assignee__last_name", "assignee__first_name",
+            "department__name",
+        )
+        .order_by(F("deadline").asc(nulls_last=True), "id")[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+    )
+    counts = list(
+        _filtered(actor, filters, with_status=False)
+        .values("status__code", "status__name", "status__order")
+        .annotate(n=Count("id"))
+        .order_by("status__order")
+    )
+    merged: dict[str, dict[str, Any]] = {}
+    for c in counts:  # two workflows share status codes: merge them
+        item = merged.setdefault(c["status__code"], {"code": c["status__code"], "name": c["status__name"], "n": 0,
+                                                    "order": c["status__order"]})
+        item["n"] += c["n"]
+    return InboxPage(rows=rows, total=total, page=page, pages=pages,
+                     status_counts=sorted(merged.values(), key=lambda d: d["order"]))
+
+
+def application_detail(*, actor: Actor, pk: int) -> Application:
+    try:
+        return (
+            application_scope(actor=actor)
+            .select_related("procedure", "status", "assignee", "department", "form_version", "applicant",
+                            "municipality")
+            .get(pk=pk)
+        )
+    except Application.DoesNotExist:
+        raise PermissionDeniedError("申請が見つからないか、閲覧する権限がありません。", code="application.not_found")
+
+
+def application_timeline(*, application: Application) -> list[ApplicationEvent]:
+    return list(application.events.select_related("actor", "from_status", "to_status").order_by("at", "id"))
+
+
+def application_attachments(*, application: Application) -> list[Attachment]:
+    return list(application.attachments.select_related("blob"))
+
+
+def application_actions(*, application: Application, actor: Actor) -> list[Transition]:
+    """The transitions this actor may make now, in workflow order."""
+    roles = actor.roles_for(application.department_id)
+    candidates = Transition.objects.select_related("to_status").filter(
+        workflow_id=application.status.workflow_id, from_status_id=application.status_id
+    )
+    return [t for t in candidates if t.allows(set(roles)) and t.to_status.code != "resubmitted"]
+
+
+def status_choices(*, actor: Actor) -> list[tuple[str, str]]:
+    seen: dict[str, str] = {}
+    for code, name in StatusType.objects.order_by("order").values_list("code", "name"):
+        seen.setdefault(code, name)
+    return list(seen.items())

@@ -1,0 +1,7 @@
+from django.conf import settings
+from django.http import HttpRequest
+from django.utils import timezone
+
+
+def platform(request: HttpRequest) -> dict[str, object]:
+    return {"DEMO_MODE": settings.DEMO_MODE, "today": timezone.localdate()}

@@ -1,0 +1,37 @@
+"""Structured JSON log lines, with any 12-digit number that could be a 個人番号 redacted."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from datetime import UTC, datetime
+
+_MYNUMBER = re.compile(r"(?<![0-9０-９])[0-9０-９]{4}[ -]?[0-9０-９]{4}[ -]?[0-9０-９]{4}(?![0-9０-９])")
+
+
+def redact(text: str) -> str:
+    return _MYNUMBER.sub("[個人番号秘匿]", text)
+
+
+class RedactMyNumberFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = redact(record.getMessage())
+        record.args = ()
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        payload: dict[str, object] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": redact(record.getMessage()),
+        }
+        extra = getattr(record, "audit", None)
+        if isinstance(extra, dict):
+            payload["audit"] = extra
+        if record.exc_info:
+            payload["exc"] = redact(self.formatException(record.exc_info))
+        return json.dumps(payload, ensure_ascii=False, default=str)

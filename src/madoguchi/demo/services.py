@@ -1,0 +1,266 @@
+"""The demo municipality: みどり市 (fictional), its staff, residents and ~2,000 applications.
+
+Loaded through the same services as real data, so every application has a valid form, a 受付番号,
+history rows and audit rows. Idempotent: a second run changes nothing.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.utils import timezone
+
+from madoguchi.applications import services as app_services
+from madoguchi.applications.models import Application, ApplicationEvent, Channel
+from madoguchi.applications.storage import blob_store
+from madoguchi.catalog.models import Procedure
+from madoguchi.catalog.schema import parse_definition, validate_submission
+from madoguchi.catalog.services import department_ensure_defaults, procedure_load_fixtures
+from madoguchi.core.errors import MadoguchiError
+from madoguchi.core.jp.business_days import is_office_day
+from madoguchi.core.jp.codes import municipality_check_digit
+from madoguchi.core.models import ClosedDay, Municipality, Resident, Role, StaffAssignment
+from madoguchi.core.scope import Actor, staff_actor
+from madoguchi.demo.generator import sample_submission
+from madoguchi.demo.people import FAMILY_NAMES, FEMALE_NAMES, MALE_NAMES, TOWNS
+
+DEMO_CODE_BASE = "99999"  # not a real 団体コード prefix: the demo can never collide with a real one
+DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105 - documented demo password
+# username, full name (姓, 名), role, department code (None = whole municipality)
+DEMO_STAFF: list[tuple[str, tuple[str, str], list[tuple[str, str | None]]]] = [
+    ("admin", ("管理", "一郎"), [(Role.ADMIN, None)]),
+    ("madoguchi", ("窓口", "花子"), [(Role.CLERK, None)]),
+    ("kosodate", ("子育", "結衣"), [(Role.HANDLER, "kosodate")]),
+    ("kaigo", ("介護", "誠"), [(Role.HANDLER, "kaigo")]),
+    ("kessai", ("決裁", "浩"), [(Role.APPROVER, d) for d in ("kosodate", "hoiku", "kaigo", "shimin", "kikikanri")]),
+    ("hoiku", ("保育", "陽子"), [(Role.HANDLER, "hoiku")]),
+    ("dx", ("推進", "颯太"), [(Role.DX, None)]),
+    ("shimin", ("市民", "健一"), [(Role.HANDLER, "shimin"), (Role.HANDLER, "kikikanri")]),
+]
+
+# Status targets: (weight, path of actions). Paths are applied in order through the services.
+STATUS_PATHS: list[tuple[int, list[str]]] = [
+    (22, []),  # 受付
+    (20, ["reviewing"]),
+    (8, ["correction_requested"]),
+    (4, ["correction_requested", "resubmitted"]),
+    (10, ["reviewing", "pending_approval"]),
+    (8, ["reviewing", "pending_approval", "approved"]),
+    (20, ["reviewing", "pending_approval", "approved", "completed"]),
+    (4, ["reviewing", "rejected"]),
+    (4, ["withdrawn"]),
+]
+CHANNEL_WEIGHTS = [(Channel.ONLINE, 45), (Channel.PITTARI, 20), (Channel.COUNTER, 25), (Channel.PAPER, 10)]
+
+PDF_SAMPLE = (
+    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj 2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj "
+    b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+)
+
+
+@dataclass
+class DemoSummary:
+    municipality: Municipality
+    created: bool
+    applications: int
+
+
+def demo_municipality_code() -> str:
+    return DEMO_CODE_BASE + str(municipality_check_digit(DEMO_CODE_BASE))
+
+
+def _staff(municipality: Municipality) -> dict[str, Any]:
+    departments = department_ensure_defaults(municipality=municipality)
+    user_model = get_user_model()
+    users = {}
+    for username, (last, first), roles in DEMO_STAFF:
+        user, created = user_model.objects.get_or_create(
+            username=username, defaults={"last_name": last, "first_name": first, "is_staff": username == "admin",
+                                         "is_superuser": username == "admin"},
+        )
+        if created:
+            user.set_password(DEMO_PASSWORD)
+            user.save()
+        for role, dept in roles:
+            StaffAssignment.objects.get_or_create(
+                user=user, municipality=municipality, role=role,
+                department=departments[dept] if dept else None,
+            )
+        users[username] = user
+    return users
+
+
+def _residents(municipality: Municipality, rng: random.Random, households: int = 260) -> list[Resident]:
+    if Resident.objects.filter(municipality=municipality).exists():
+        return list(Resident.objects.filter(municipality=municipality))
+    residents = []
+    code = 10_000_000_000
+    today = timezone.localdate()
+    for h in range(households):
+        family, family_kana = rng.choice(FAMILY_NAMES)
+        town, postal = rng.choice(TOWNS)
+        address = f"架空県みどり市{town}{rng.randint(1, 5)}丁目{rng.randint(1, 30)}番{rng.randint(1, 20)}号"
+        household = f"H{h + 1:06d}"
+        head_age = rng.randint(25, 85)
+        members = [("世帯主", head_age, rng.choice("12"))]
+        if rng.random() < 0.75:
+            members.append(("妻" if members[0][2] == "1" else "夫", head_age + rng.randint(-4, 4),
+                            "2" if members[0][2] == "1" else "1"))
+        if head_age < 50:
+            for _ in range(rng.choice([0, 1, 1, 2, 2, 3])):
+                members.append(("子", rng.randint(0, max(0, head_age - 22)), rng.choice("12")))
+        for relation, age, sex in members:
+            given, given_kana = rng.choice(MALE_NAMES if sex == "1" else FEMALE_NAMES)
+            code += rng.randint(1, 97)
+            birth = today - timedelta(days=age * 365 + rng.randint(0, 364))
+            residents.append(Resident(
+                municipality=municipality, resident_code=f"{code:011d}", name=f"{family} {given}",
+                name_kana=f"{family_kana} {given_kana}", birth_date=birth, sex=sex, postal_code=postal,
+                address=address, household_code=household, relationship=relation,
+            ))
+    for r in residents:  # save() computes the search key
+        r.name_search = ""
+    from madoguchi.core.jp.normalize import search_key
+
+    for r in residents:
+        r.name_search = search_key(f"{r.name} {r.name_kana}")
+    Resident.objects.bulk_create(residents)
+    return list(Resident.objects.filter(municipality=municipality))
+
+
+def _office_datetime(rng: random.Random, days_back: int) -> datetime:
+    day = timezone.localdate() - timedelta(days=days_back)
+    while not is_office_day(day):
+        day -= timedelta(days=1)
+    moment = datetime.combine(day, time(rng.randint(8, 17), rng.randint(0, 59)))
+    return timezone.make_aware(moment)
+
+
+def _apply_path(application: Application, path: list[str], actors: dict[str, Actor], rng: random.Random) -> None:
+    handler = actors.get(application.department.code) or actors["shimin"]
+    approver = actors["kessai"]
+    for step in path:
+        application.refresh_from_db()
+        if step == "correction_requested":
+            definition = parse_definition(application.form_version.definition)
+            fields = [f.id for s in definition.sections for f in s.fields][:2]
+            app_services.application_request_correction(
+                application=application, actor=handler, fields=fields,
+                reason="記入内容に不足があります。該当欄を確認のうえ再提出してください。",
+            )
+        elif step == "resubmitted":
+            app_services.application_resubmit(application=application, data=_resubmittable(application),
+                                              actor=Actor.resident(application.applicant_name))
+        elif step == "withdrawn":
+            app_services.application_withdraw(application=application, actor=Actor.resident("demo"),
+                                              reason="申請者から取下げの申出がありました。")
+        elif step == "approved":
+            app_services.application_approve(application=application, actor=approver)
+        elif step == "pending_approval":
+            if application.status.workflow.code != "shinsei":
+                app_services.application_transition(application=application, to="completed", actor=handler)
+                return
+            app_services.application_transition(application=application, to=step, actor=handler)
+        elif step in {"completed"} and application.status.code != "approved":
+            return
+        elif step == "rejected":
+            app_services.application_transition(
+                application=application, to="rejected", actor=approver,
+                reason="要件を満たしていないため (所得制限超過)。",
+            )
+        else:
+            app_services.application_transition(application=application, to=step, actor=handler)
+
+
+def _resubmittable(application: Application) -> dict[str, Any]:
+    """The stored data is already clean except encrypted 個人番号: drop those for the demo resubmission."""
+
+    def strip(value: Any) -> Any:
+        if isinstance(value, dict):
+            if "$enc" in value:
+                return None
+            return {k: v for k, v in ((k, strip(v)) for k, v in value.items()) if v is not None}
+        if isinstance(value, list):
+            return [strip(v) for v in value]
+        return value
+
+    return strip(application.data)
+
+
+def _spread_event_times(municipality: Municipality, rng: random.Random) -> None:
+    """Give demo histories believable times (hours to days after submission) instead of load time."""
+    now = timezone.now()
+    events = list(
+        ApplicationEvent.objects.filter(application__municipality=municipality)
+        .select_related("application").order_by("application_id", "id")
+    )
+    last_app, moment = None, now
+    for e in events:
+        if e.application_id != last_app:
+            last_app, moment = e.application_id, e.application.submitted_at
+        else:
+            moment = min(moment + timedelta(hours=rng.randint(2, 60)), now)
+        e.at = moment
+    ApplicationEvent.objects.bulk_update(events, ["at"], batch_size=1000)
+    corrections = {e.application_id: e.at for e in events if e.kind == "correction"}
+    apps = list(Application.objects.filter(pk__in=corrections))
+    for a in apps:
+        a.correction_requested_at = corrections[a.pk]
+    Application.objects.bulk_update(apps, ["correction_requested_at"], batch_size=1000)
+
+
+def demo_load(*, applications: int = 2000, seed: int = 2026) -> DemoSummary:
+    """Load (or complete) the demo municipality. Idempotent."""
+    rng = random.Random(seed)
+    code = demo_municipality_code()
+    with transaction.atomic():
+        municipality, created = Municipality.objects.get_or_create(
+            code=code, defaults={"name": "みどり市", "prefecture": "架空県", "name_kana": "ミドリシ"}
+        )
+        users = _staff(municipality)
+        ClosedDay.objects.get_or_create(municipality=municipality, date=date(timezone.localdate().year, 6, 1),
+                                        defaults={"reason": "市制記念日"})
+        procedure_load_fixtures(municipality=municipality)
+        residents = _residents(municipality, rng)
+    existing = Application.objects.filter(municipality=municipality).count()
+    if existing >= applications:
+        return DemoSummary(municipality, created, existing)
+
+    actors = {name: staff_actor(users[name], municipality=municipality) for name in users}
+    procedures = list(Procedure.objects.filter(municipality=municipality).select_related("department", "workflow"))
+    weights = [5 if p.category in {"子育て", "介護"} else 3 for p in procedures]
+    with transaction.atomic():
+        files = [blob_store(content=PDF_SAMPLE, filename="健康保険証の写し.pdf").as_reference()]
+        adults = [r for r in residents if timezone.localdate().year - r.birth_date.year >= 18]
+        path_weights = [w for w, _ in STATUS_PATHS]
+        for i in range(existing, applications):
+            procedure = rng.choices(procedures, weights)[0]
+            resident = rng.choice(adults)
+            channel = rng.choices([c for c, _ in CHANNEL_WEIGHTS], [w for _, w in CHANNEL_WEIGHTS])[0]
+            submitted = _office_datetime(rng, int(rng.triangular(0, 150, 5)))
+            definition = parse_definition(procedure.current_form.definition)
+            data = sample_submission(definition, rng=rng, today=submitted.date(), resident=resident, files=files)
+            result = validate_submission(definition, data, today=timezone.localtime(submitted).date())
+            if not result.ok:
+                raise MadoguchiError(f"demo data invalid for {procedure.code}: {result.errors[:3]}")
+            actor = Actor.system(channel) if channel != Channel.COUNTER else actors["madoguchi"]
+            application = app_services.application_submit(
+                procedure=procedure, data=data, channel=channel, actor=actor, applicant=resident,
+                submitted_at=submitted, idempotency_key=f"demo-{i}",
+                needs_review="シリアル番号に対応する住民が見つかりません" if channel == "pittari" and i % 37 == 0 else "",
+            )
+            path = rng.choices([p for _, p in STATUS_PATHS], path_weights)[0]
+            if path and submitted.date() < timezone.localdate() - timedelta(days=1):
+                _apply_path(application, path, actors, rng)
+            if rng.random() < 0.5 and application.department.code in actors:
+                application.refresh_from_db()
+                if not application.status.is_terminal:
+                    app_services.application_assign(application=application, actor=actors["admin"],
+                                                    assignee=users[application.department.code])
+        _spread_event_times(municipality, rng)
+    return DemoSummary(municipality, created, Application.objects.filter(municipality=municipality).count())

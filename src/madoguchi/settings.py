@@ -1,0 +1,210 @@
+"""One env-driven settings module.
+
+Safe defaults make the demo work with no configuration at all (SQLite under ``var/``, Celery eager,
+a generated secret key). Production mode (``MADOGUCHI_ENV=production``) refuses to start without a
+real ``SECRET_KEY`` and ``MADOGUCHI_FIELD_KEY``.
+
+Environment variables:
+    MADOGUCHI_ENV        demo (default) | test | production
+    DATABASE_URL         default sqlite:///<data dir>/madoguchi.sqlite3
+    REDIS_URL            unset -> Celery tasks run eagerly in-process, cache is local memory
+    MADOGUCHI_DATA_DIR   stored files (blobs, quarantine, keys); default ./var
+    SECRET_KEY           generated and kept in <data dir>/secret_key for the demo
+    MADOGUCHI_FIELD_KEY  Fernet key for 個人番号 at rest; generated for the demo
+    ALLOWED_HOSTS        comma separated; default 127.0.0.1,localhost
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+import dj_database_url
+from cryptography.fernet import Fernet
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent
+MADOGUCHI_ENV = os.environ.get("MADOGUCHI_ENV", "demo")
+if MADOGUCHI_ENV not in {"demo", "test", "production"}:
+    raise ImproperlyConfigured(f"MADOGUCHI_ENV must be demo, test or production, not {MADOGUCHI_ENV!r}")
+PRODUCTION = MADOGUCHI_ENV == "production"
+DEMO_MODE = MADOGUCHI_ENV == "demo" or os.environ.get("MADOGUCHI_DEMO") == "1"
+
+DATA_DIR = Path(os.environ.get("MADOGUCHI_DATA_DIR", Path.cwd() / "var")).resolve()
+DATA_DIR.mkdir(parents=True, exist_ok=True)
+
+
+def _demo_secret(name: str, make: callable) -> str:  # type: ignore[valid-type]
+    """A secret kept in the data dir so it survives restarts of the demo (never used in production)."""
+    path = DATA_DIR / name
+    if not path.exists():
+        path.write_text(make())
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def _secret(env: str, filename: str, make: callable) -> str:  # type: ignore[valid-type]
+    value = os.environ.get(env)
+    if value:
+        return value
+    if PRODUCTION:
+        raise ImproperlyConfigured(f"{env} must be set in production mode")
+    return _demo_secret(filename, make)
+
+
+SECRET_KEY = _secret("SECRET_KEY", "secret_key", lambda: secrets.token_urlsafe(50))
+FIELD_ENCRYPTION_KEY = _secret("MADOGUCHI_FIELD_KEY", "field_key", lambda: Fernet.generate_key().decode())
+
+DEBUG = os.environ.get("DEBUG", "0") == "1"
+ALLOWED_HOSTS = [h for h in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",") if h]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django_htmx",
+    "madoguchi.core",
+    "madoguchi.catalog",
+    "madoguchi.applications",
+    "madoguchi.staff",
+    "madoguchi.demo",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "madoguchi.core.middleware.ContentSecurityPolicyMiddleware",
+]
+
+ROOT_URLCONF = "madoguchi.urls"
+WSGI_APPLICATION = "madoguchi.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
+                "madoguchi.core.context_processors.platform",
+            ],
+            "builtins": ["madoguchi.core.templatetags.jp"],
+        },
+    }
+]
+
+DATABASES = {
+    "default": dj_database_url.parse(
+        os.environ.get("DATABASE_URL", f"sqlite:///{DATA_DIR / 'madoguchi.sqlite3'}"),
+        conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "60")),
+    )
+}
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"].setdefault("OPTIONS", {})
+    DATABASES["default"]["OPTIONS"].update({"timeout": 20, "transaction_mode": "IMMEDIATE"})
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = os.environ.get("REDIS_URL", "")
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# Celery: eager in the demo (no REDIS_URL); real broker otherwise. See STYLE.md.
+CELERY_BROKER_URL = REDIS_URL or "memory://"
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_TIME_LIMIT = 600
+CELERY_TASK_SOFT_TIME_LIMIT = 540
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_ROUTES = {
+    "madoguchi.intake.*": {"queue": "intake"},
+    "madoguchi.handoff.*": {"queue": "handoff"},
+    "madoguchi.ocr.*": {"queue": "ocr"},
+    "madoguchi.nursery.*": {"queue": "matching"},
+}
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+
+AUTH_PASSWORD_VALIDATORS = (
+    [
+        {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+        {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
+        {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    ]
+    if PRODUCTION
+    else []
+)
+LOGIN_URL = "/staff/login/"
+LOGIN_REDIRECT_URL = "/staff/"
+
+LANGUAGE_CODE = "ja"
+LANGUAGES = [("ja", "日本語"), ("en", "English")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = "Asia/Tokyo"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = DATA_DIR / "static"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            if PRODUCTION
+            else "django.contrib.staticfiles.storage.StaticFilesStorage"
+        )
+    },
+}
+WHITENOISE_USE_FINDERS = not PRODUCTION
+WHITENOISE_AUTOREFRESH = DEBUG
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SECURE = PRODUCTION
+CSRF_COOKIE_SECURE = PRODUCTION
+SESSION_COOKIE_AGE = 8 * 3600
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+
+# Attachments: content-addressed store under DATA_DIR/blobs
+MADOGUCHI_ATTACHMENT_MAX_BYTES = int(os.environ.get("MADOGUCHI_ATTACHMENT_MAX_BYTES", str(10 * 1024 * 1024)))
+MADOGUCHI_ATTACHMENT_TYPES = ["application/pdf", "image/jpeg", "image/png", "image/heic", "image/tiff"]
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "json": {"()": "madoguchi.core.logging.JsonFormatter"},
+    },
+    "filters": {"redact": {"()": "madoguchi.core.logging.RedactMyNumberFilter"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "json", "filters": ["redact"]},
+    },
+    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
+    "loggers": {
+        "madoguchi.audit": {"handlers": ["console"], "level": "INFO", "propagate": False},
+    },
+}

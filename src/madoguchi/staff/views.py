@@ -1,0 +1,193 @@
+"""The department back office (/staff/). Thin: build the actor, call a selector or a service, render."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.views.decorators.http import require_POST
+
+from madoguchi.applications import selectors, services
+from madoguchi.applications.models import Channel
+from madoguchi.applications.storage import blob_path
+from madoguchi.catalog.models import Procedure
+from madoguchi.catalog.schema import display_rows, parse_definition, walk_fields
+from madoguchi.core.errors import MadoguchiError, PermissionDeniedError
+from madoguchi.core.models import Department
+from madoguchi.core.scope import Actor, staff_actor
+
+DEMO_ACCOUNTS = [
+    ("admin", "管理者"), ("madoguchi", "窓口"), ("kosodate", "子育て支援課 担当"), ("kaigo", "介護保険課 担当"),
+    ("kessai", "決裁者"), ("hoiku", "保育課"), ("dx", "DX推進課"),
+]
+DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105 - shown on the login page in demo mode only
+
+View = Callable[..., HttpResponse]
+
+
+def staff_view(view: Callable[..., HttpResponse]) -> View:
+    """Login required; passes the scoped Actor; turns a MadoguchiError into a message a clerk understands."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            actor = staff_actor(request.user)
+        except PermissionDeniedError as exc:
+            return render(request, "staff/error.html", {"error": exc}, status=403)
+        try:
+            return view(request, actor, *args, **kwargs)
+        except PermissionDeniedError as exc:
+            if request.method == "GET":
+                return render(request, "staff/error.html", {"error": exc, "actor": actor}, status=403)
+            messages.error(request, str(exc))
+        except MadoguchiError as exc:
+            messages.error(request, str(exc))
+        return redirect(request.headers.get("Referer") or reverse("staff:inbox"))
+
+    return wrapper
+
+
+class LoginView(auth_views.LoginView):
+    template_name = "staff/login.html"
+    redirect_authenticated_user = True
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        if settings.DEMO_MODE:
+            context["demo_accounts"] = DEMO_ACCOUNTS
+            context["demo_password"] = DEMO_PASSWORD
+        return context
+
+
+@staff_view
+def inbox(request: HttpRequest, actor: Actor) -> HttpResponse:
+    filters = selectors.InboxFilters.from_querydict(request.GET)
+    page = selectors.inbox_page(actor=actor, filters=filters)
+    departments = Department.objects.filter(municipality=actor.municipality)
+    if not actor.sees_whole_municipality:
+        departments = departments.filter(id__in=actor.department_ids)
+    procedures = Procedure.objects.filter(department__in=departments).only("id", "name").order_by("name")
+    params = {k: v for k, v in request.GET.items() if k != "page" and v}
+    context = {
+        "actor": actor, "page": page, "filters": filters, "procedures": procedures,
+        "departments": departments, "channels": Channel.choices,
+        "statuses": selectors.status_choices(actor=actor), "query": urlencode(params),
+    }
+    template = "staff/_inbox_results.html" if request.htmx else "staff/inbox.html"
+    return render(request, template, context)
+
+
+def _detail_context(actor: Actor, pk: int) -> dict[str, Any]:
+    application = selectors.application_detail(actor=actor, pk=pk)
+    definition = parse_definition(application.form_version.definition)
+    return {
+        "actor": actor,
+        "application": application,
+        "rows": display_rows(definition, application.data),
+        "fields": [(f.id, f.label) for _, f, depth in walk_fields(definition) if depth == 0],
+        "timeline": selectors.application_timeline(application=application),
+        "attachments": selectors.application_attachments(application=application),
+        "actions": selectors.application_actions(application=application, actor=actor),
+        "roles": actor.roles_for(application.department_id),
+    }
+
+
+@staff_view
+def detail(request: HttpRequest, actor: Actor, pk: int) -> HttpResponse:
+    return render(request, "staff/detail.html", _detail_context(actor, pk))
+
+
+def _version(request: HttpRequest) -> int | None:
+    value = request.POST.get("version", "")
+    return int(value) if value.isdigit() else None
+
+
+@require_POST
+@staff_view
+def transition(request: HttpRequest, actor: Actor, pk: int) -> HttpResponse:
+    application = selectors.application_detail(actor=actor, pk=pk)
+    to = request.POST.get("to", "")
+    if to == "approved":
+        services.application_approve(application=application, actor=actor, comment=request.POST.get("reason", ""),
+                                     expected_version=_version(request))
+        messages.success(request, f"{application.reception_number} を決裁しました。")
+    else:
+        application = services.application_transition(
+            application=application, to=to, actor=actor, reason=request.POST.get("reason", ""),
+            expected_version=_version(request),
+        )
+        messages.success(request, f"{application.reception_number} を「{application.status.name}」にしました。")
+    return redirect("staff:detail", pk=pk)
+
+
+@staff_view
+def correction(request: HttpRequest, actor: Actor, pk: int) -> HttpResponse:
+    context = _detail_context(actor, pk)
+    if request.method == "POST":
+        try:
+            application = services.application_request_correction(
+                application=context["application"], actor=actor, fields=request.POST.getlist("fields"),
+                reason=request.POST.get("reason", ""), expected_version=_version(request),
+            )
+        except MadoguchiError as exc:
+            context["error"] = exc
+            context["selected"] = request.POST.getlist("fields")
+            context["reason"] = request.POST.get("reason", "")
+            return render(request, "staff/correction.html", context, status=400)
+        messages.success(request, f"{application.reception_number} に補正を依頼しました。")
+        return redirect("staff:detail", pk=pk)
+    return render(request, "staff/correction.html", context)
+
+
+@require_POST
+@staff_view
+def assign(request: HttpRequest, actor: Actor, pk: int) -> HttpResponse:
+    application = selectors.application_detail(actor=actor, pk=pk)
+    assignee = actor.user if request.POST.get("assignee") == "me" else None
+    services.application_assign(application=application, assignee=assignee, actor=actor,
+                                expected_version=_version(request))
+    messages.success(request, "担当者を設定しました。" if assignee else "担当者を外しました。")
+    return redirect("staff:detail", pk=pk)
+
+
+@require_POST
+@staff_view
+def comment(request: HttpRequest, actor: Actor, pk: int) -> HttpResponse:
+    application = selectors.application_detail(actor=actor, pk=pk)
+    services.application_comment(application=application, actor=actor, body=request.POST.get("body", ""))
+    messages.success(request, "メモを追加しました。")
+    return redirect("staff:detail", pk=pk)
+
+
+@require_POST
+@staff_view
+def reveal_mynumber(request: HttpRequest, actor: Actor, pk: int) -> HttpResponse:
+    application = selectors.application_detail(actor=actor, pk=pk)
+    value = services.application_reveal_mynumber(application=application, actor=actor,
+                                                 path=request.POST.get("path", ""))
+    response = render(request, "staff/_mynumber.html", {"value": value})
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@staff_view
+def attachment(request: HttpRequest, actor: Actor, pk: int, attachment_id: int) -> HttpResponse:
+    application = selectors.application_detail(actor=actor, pk=pk)
+    item = application.attachments.select_related("blob").filter(pk=attachment_id).first()
+    if item is None:
+        raise Http404
+    response = FileResponse(blob_path(item.blob_id).open("rb"), content_type=item.blob.mime,
+                            as_attachment=request.GET.get("download") == "1", filename=item.filename)
+    response["Cache-Control"] = "private, no-store"
+    response["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"
+    return response

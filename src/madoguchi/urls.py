@@ -1,0 +1,16 @@
+from django.contrib import admin
+from django.urls import include, path
+from django.views.generic import RedirectView
+
+from madoguchi.core.views import healthz
+
+admin.site.site_header = "Madoguchi 管理"
+admin.site.site_title = "Madoguchi 管理"
+
+urlpatterns = [
+    path("", RedirectView.as_view(url="/staff/", permanent=False)),
+    path("healthz", healthz, name="healthz"),
+    path("staff/", include("madoguchi.staff.urls")),
+    path("admin/", admin.site.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
+]
