@@ -70,7 +70,6 @@ def test_normalize_mynumber_does_not_echo() -> None:
 
 
 def test_mynumber_remainders_0_and_1_both_give_0() -> None:
-    # 00000000000 → remainder 0; 00000000004 → 4*2 = 8... find real examples by search
     zero = next(f"{i:011d}" for i in range(1000) if _mynumber_remainder(f"{i:011d}") == 0)
     one = next(f"{i:011d}" for i in range(1000) if _mynumber_remainder(f"{i:011d}") == 1)
     assert mynumber_check_digit(zero) == 0

@@ -100,10 +100,11 @@ def _audit(application: Application, *, actor: Actor, action: str, detail: dict[
 
 def _lock(application: Application, expected_version: int | None) -> Application:
     """Lock the row; refuse if someone changed it since the caller loaded it (optimistic lock)."""
-    current = (
-        Application.objects.select_for_update(of=("self",))
-        .select_related("status", "procedure", "municipality", "department")
-        .get(pk=application.pk)
+    # Lock without joins: PostgreSQL re-checks a joined row after waiting for a lock, and a changed
+    # status_id would make the row vanish from the result. Load the relations after locking.
+    Application.objects.select_for_update().filter(pk=application.pk).values_list("pk").get()
+    current = Application.objects.select_related("status", "procedure", "municipality", "department").get(
+        pk=application.pk
     )
     if expected_version is not None and current.version != expected_version:
         raise ConcurrentUpdate()
@@ -140,11 +141,12 @@ def _status_name(application: Application, code: str) -> str:
 
 def _apply(application: Application, *, transition: Transition, actor: Actor, reason: str, at: datetime,
            kind: str = EventKind.TRANSITION, detail: dict[str, Any] | None = None,
-           extra_fields: Iterable[str] = ()) -> Application:
+           extra_fields: Iterable[str] = (), roles_checked: bool = False) -> Application:
+    """Write one transition: the row, its history event and its audit row (caller holds the lock)."""
     roles = _require_staff_scope(application, actor)
-    if not actor.is_system and not actor.is_resident and not transition.allows(set(roles)):
+    if actor.is_staff and not roles_checked and not transition.allows(set(roles)):
         raise PermissionDeniedError(f"「{transition.label}」を行う権限がありません。", code="permission.role")
-    if (actor.is_system or actor.is_resident) and transition.roles and not actor.is_system:
+    if actor.is_resident:  # residents act through system transitions only (再提出, 取下げ)
         raise PermissionDeniedError()
     if transition.reason_required and not reason.strip():
         raise ValidationFailed(f"「{transition.label}」には理由の入力が必要です。", code="workflow.reason_required")
@@ -350,7 +352,7 @@ def application_approve(
            detail={"step": step + 1, "of": len(chain), "role": needed})
     application.approval_step = 0
     return _apply(application, transition=transition, actor=actor, reason=comment, at=now,
-                  extra_fields=["approval_step"])
+                  extra_fields=["approval_step"], roles_checked=True)
 
 
 @transaction.atomic

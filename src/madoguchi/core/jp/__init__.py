@@ -1,1 +1,1 @@
-"""Japanese domain library: 和暦, 開庁日, search normalisation, 個人番号 and 団体コード check digits, 郵便番号."""
+"""Japanese domain library: 和暦, 開庁日, search keys, check digits (個人番号, 団体コード), 郵便番号."""

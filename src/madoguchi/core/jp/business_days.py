@@ -57,9 +57,7 @@ def is_office_day(d: date, closed: Collection[date] = ()) -> bool:
     False on Saturdays, Sundays, national holidays, 12/29–1/3 and any date in ``closed``.
     """
     d = _as_date(d)
-    return not (
-        d.weekday() >= 5 or is_year_end_closure(d) or d in closed or is_national_holiday(d)
-    )
+    return not (d.weekday() >= 5 or is_year_end_closure(d) or d in closed or is_national_holiday(d))
 
 
 def next_office_day(d: date, closed: Collection[date] = ()) -> date:

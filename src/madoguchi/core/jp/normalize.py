@@ -20,8 +20,8 @@ __all__ = ["ITAIJI", "search_key"]
 
 #: 異体字 → the common form used in the search key. One pass suffices: no value is also a key.
 #:
-#: Entries marked "NFKC" are CJK compatibility ideographs that NFKC already folds to the same
-#: target (they are listed for documentation and so the table stands on its own); 﨑 (U+FA11)
+#: The last group holds CJK compatibility ideographs that NFKC already folds to the same target
+#: (listed for documentation and so the table stands on its own); 﨑 (U+FA11), 﨔 (U+FA14)
 #: and the other "unified" ideographs of the compatibility block (U+FA0E, FA0F, FA11, FA13, FA14,
 #: FA1F, FA21, FA23, FA24, FA27-FA29) have no decomposition, so NFKC does not touch them.
 ITAIJI: dict[str, str] = {
@@ -175,7 +175,7 @@ _ITAIJI_TABLE = str.maketrans(ITAIJI)
 
 # Characters that only separate words or select a glyph: all whitespace (after NFKC the 全角
 # space is a plain space), 中黒 and other middle dots, zero-width characters and variation
-# selectors (IVS, e.g. 葛󠄀 written as 葛 + U+E0100, must match plain 葛).
+# selectors (an IVS such as 葛 + U+E0100 must match plain 葛).
 _DROP = re.compile(
     "[\\s\u30fb\u00b7\u2027\u2219\u22c5\u200b-\u200d\u2060\ufeff\ufe00-\ufe0f\U000e0100-\U000e01ef]+"
 )

@@ -20,8 +20,8 @@ from datetime import date, timedelta
 from typing import NamedTuple
 
 __all__ = [
-    "ERAS",
     "EARLIEST_SUPPORTED",
+    "ERAS",
     "Era",
     "era_year_code",
     "parse_date_any",
@@ -108,7 +108,7 @@ def era_year_code(d: date) -> str:
 
 # --- parsing -------------------------------------------------------------------------------------
 
-_KANJI_DIGITS = {"〇": 0, "零": 0, "一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_KANJI_DIGITS = {ch: value for value, ch in enumerate("〇一二三四五六七八九")} | {"零": 0}
 _KANJI_NUMBER = "〇零一二三四五六七八九十"
 _NUM = rf"(?:[0-9]{{1,4}}|[{_KANJI_NUMBER}]{{1,4}})"
 _ERA_NAMES = "|".join(_BY_NAME)

@@ -68,9 +68,13 @@ class Command(BaseCommand):
             "mynumber-check",
             help="個人番号の検査数字を確かめます。番号を省略するか - を指定すると標準入力から読みます。",
         )
-        p.add_argument("number", nargs="?", default="-", help="個人番号（12桁）。シェルの履歴に残さないには省略")
+        p.add_argument(
+            "number", nargs="?", default="-", help="個人番号（12桁）。シェルの履歴に残さないには省略"
+        )
 
-        p = sub.add_parser("municipality-code-check", help="全国地方公共団体コード（6桁）の検査数字を確かめます。")
+        p = sub.add_parser(
+            "municipality-code-check", help="全国地方公共団体コード（6桁）の検査数字を確かめます。"
+        )
         p.add_argument("code", help="団体コード（6桁）")
 
         p = sub.add_parser("postal", help="郵便番号から住所を表示します（候補ごとに1行）。")
