@@ -281,6 +281,7 @@ def application_resubmit(
     transition = _find_transition(application, "resubmitted")
     definition = parse_definition(application.form_version.definition)
     now = timezone.now()
+    data = _carry_secrets(definition, application.data, data)
     result = validate_submission(definition, data, today=timezone.localtime(now).date())
     if not result.ok:
         raise ValidationFailed("入力内容に誤りがあります。", code="form.invalid", details=result.errors)
@@ -296,6 +297,18 @@ def application_resubmit(
     return _apply(application, transition=transition, actor=Actor.system(actor.label), reason="", at=now,
                   kind=EventKind.RESUBMITTED, detail={"changed": changed},
                   extra_fields=["data", "deadline", "correction_fields"])
+
+
+def _carry_secrets(definition: Any, stored: Mapping[str, Any], data: Mapping[str, Any]) -> dict[str, Any]:
+    """A 個人番号 the applicant did not re-enter keeps its stored value (the portal never shows it)."""
+    from madoguchi.core.crypto import decrypt
+
+    merged = dict(data)
+    for _, f in definition.top_level_fields():
+        old = stored.get(f.id)
+        if f.type == "mynumber" and f.id not in merged and isinstance(old, dict) and "$enc" in old:
+            merged[f.id] = decrypt(old["$enc"])
+    return merged
 
 
 @transaction.atomic

@@ -7,6 +7,7 @@ from a resident the way the counter does. Deterministic for a given ``random.Ran
 from __future__ import annotations
 
 import random
+import re
 from datetime import date, timedelta
 from typing import Any
 
@@ -35,8 +36,8 @@ def _bounded_date(f: Any, rng: random.Random, today: date) -> str:
     high = today + timedelta(days=60) if f.max is None else (today if f.max == "today" else f.max)
     if f.min is None and f.max == "today":
         low = today - timedelta(days=365 * 10)
-    if f.min == "today" and f.max is None:
-        high = today + timedelta(days=90)
+    if f.min == "today" and f.max is None:  # far enough ahead to stay valid when resubmitted later
+        low, high = today + timedelta(days=150), today + timedelta(days=240)
     span = max((high - low).days, 0)
     return (low + timedelta(days=rng.randint(0, span))).isoformat()
 
@@ -49,10 +50,12 @@ def _value(f: Any, rng: random.Random, today: date, prefill: dict[str, Any], fil
         return value
     t = f.type
     if t == "text":
-        if f.pattern and "[0-9]{7}" in f.pattern:
-            return f"{rng.randrange(10**6, 10**7):07d}"
         if f.pattern:
-            return None
+            digits = re.fullmatch(r"\^\[0-9\]\{(\d+)(?:,(\d+))?\}\$", f.pattern)
+            if not digits:
+                return None
+            n = int(digits.group(2) or digits.group(1))
+            return "".join(str(rng.randrange(10)) for _ in range(n))
         label = f.label
         if "金融機関" in label:
             return rng.choice(BANKS)
@@ -92,9 +95,10 @@ def _value(f: Any, rng: random.Random, today: date, prefill: dict[str, Any], fil
     if t == "boolean":
         return True
     if t == "file":
-        if not files:
+        fitting = [r for r in files if f.accepts(r["mime"])]
+        if not fitting:
             return None
-        ref = rng.choice(files)
+        ref = rng.choice(fitting)
         return [ref] if f.multiple else ref
     if t == "group":
         count = max(f.min_items, 1 if f.required else rng.randint(0, 1)) + rng.randint(0, 1)
@@ -115,11 +119,15 @@ def _fields(fields: list[Any], rng: random.Random, today: date, prefill: dict[st
         if value is not None and value != []:
             out[f.id] = value
     # make sure no show_if trigger is set to its showing value when we skipped the dependent field
-    for f in fields:
-        if f.show_if is not None and out.get(f.show_if.field) == f.show_if.equals:
-            value = _value(f, rng, today, prefill, files)
-            if value is not None:
-                out[f.id] = value
+    for _ in range(3):  # conditions may chain (a shown field is itself a trigger)
+        for f in fields:
+            if f.show_if is None or f.id in out:
+                continue
+            trigger = out.get(f.show_if.field)
+            if trigger == f.show_if.equals or (isinstance(trigger, list) and f.show_if.equals in trigger):
+                value = _value(f, rng, today, prefill, files)
+                if value is not None:
+                    out[f.id] = value
     return out
 
 
@@ -127,7 +135,5 @@ def sample_submission(definition: FormDefinition, *, rng: random.Random, today: 
                       files: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """A plausible, valid submission for ``definition`` (checked by the engine by the caller)."""
     prefill = _resident_values(resident)
-    out: dict[str, Any] = {}
-    for section in definition.sections:
-        out.update(_fields(list(section.fields), rng, today, prefill, files or []))
-    return out
+    top_level = [f for section in definition.sections for f in section.fields]  # one namespace
+    return _fields(top_level, rng, today, prefill, files or [])

@@ -19,7 +19,7 @@ from madoguchi.applications import services as app_services
 from madoguchi.applications.models import Application, ApplicationEvent, Channel
 from madoguchi.applications.storage import blob_store
 from madoguchi.catalog.models import Procedure
-from madoguchi.catalog.schema import parse_definition, validate_submission
+from madoguchi.catalog.schema import parse_definition, strip_secrets, validate_submission
 from madoguchi.catalog.services import department_ensure_defaults, procedure_load_fixtures
 from madoguchi.core.errors import MadoguchiError
 from madoguchi.core.jp.business_days import is_office_day
@@ -61,6 +61,19 @@ PDF_SAMPLE = (
     b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj 2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj "
     b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
 )
+
+
+def _sample_png(width: int = 64, height: int = 48) -> bytes:
+    """A small valid PNG (a light blue card), made here so the demo needs no binary files."""
+    import struct
+    import zlib
+
+    def chunk(tag: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data) & 0xFFFFFFFF)
+
+    raw = b"".join(b"\x00" + bytes((232, 241, 254)) * width for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
 
 
 @dataclass
@@ -178,18 +191,8 @@ def _apply_path(application: Application, path: list[str], actors: dict[str, Act
 
 
 def _resubmittable(application: Application) -> dict[str, Any]:
-    """The stored data is already clean except encrypted 個人番号: drop those for the demo resubmission."""
-
-    def strip(value: Any) -> Any:
-        if isinstance(value, dict):
-            if "$enc" in value:
-                return None
-            return {k: v for k, v in ((k, strip(v)) for k, v in value.items()) if v is not None}
-        if isinstance(value, list):
-            return [strip(v) for v in value]
-        return value
-
-    return strip(application.data)
+    """What the applicant sends back: the stored data less the 個人番号 (kept by the service)."""
+    return strip_secrets(parse_definition(application.form_version.definition), application.data)
 
 
 def _spread_event_times(municipality: Municipality, rng: random.Random) -> None:
@@ -235,7 +238,8 @@ def demo_load(*, applications: int = 2000, seed: int = 2026) -> DemoSummary:
     procedures = list(Procedure.objects.filter(municipality=municipality).select_related("department", "workflow"))
     weights = [5 if p.category in {"子育て", "介護"} else 3 for p in procedures]
     with transaction.atomic():
-        files = [blob_store(content=PDF_SAMPLE, filename="健康保険証の写し.pdf").as_reference()]
+        files = [blob_store(content=PDF_SAMPLE, filename="健康保険証の写し.pdf").as_reference(),
+                 blob_store(content=_sample_png(), filename="写真.png").as_reference()]
         adults = [r for r in residents if timezone.localdate().year - r.birth_date.year >= 18]
         path_weights = [w for w, _ in STATUS_PATHS]
         for i in range(existing, applications):

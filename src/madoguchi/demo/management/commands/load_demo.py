@@ -1,3 +1,4 @@
+import logging
 import time
 
 from django.core.management.base import BaseCommand
@@ -14,7 +15,13 @@ class Command(BaseCommand):
 
     def handle(self, *args, **opts):  # type: ignore[no-untyped-def]
         started = time.monotonic()
-        summary = demo_load(applications=opts["applications"], seed=opts["seed"])
+        audit_log = logging.getLogger("madoguchi.audit")
+        level = audit_log.level
+        audit_log.setLevel(logging.WARNING)  # thousands of demo rows: audited in the DB, not echoed
+        try:
+            summary = demo_load(applications=opts["applications"], seed=opts["seed"])
+        finally:
+            audit_log.setLevel(level)
         self.stdout.write(
             f"デモデータ: {summary.municipality} ({summary.municipality.code}) 申請 {summary.applications} 件 "
             f"[{time.monotonic() - started:.1f}秒]"

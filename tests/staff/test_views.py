@@ -1,0 +1,155 @@
+"""The department back office through HTTP, as a clerk's browser would use it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.db import connection
+
+from madoguchi.applications import services
+from madoguchi.applications.models import Application
+from madoguchi.core.models import AuditEvent, Role
+from madoguchi.core.scope import Actor
+
+
+def submit(procedure: Any, data: dict[str, Any], **kw: Any) -> Application:
+    return services.application_submit(procedure=procedure, data=data, channel="online",
+                                       actor=Actor.system("online"), **kw)
+
+
+def login(client: Client, username: str) -> None:
+    response = client.post("/staff/login/", {"username": username, "password": "demo-pass-2026"})
+    assert response.status_code == 302, response.content.decode()[:500]
+
+
+@pytest.mark.django_db
+def test_login_page_and_bad_password(client: Client, handler: Actor) -> None:
+    page = client.get("/staff/login/")
+    assert page.status_code == 200 and "職員ログイン" in page.content.decode()
+    bad = client.post("/staff/login/", {"username": "kosodate", "password": "wrong"})
+    assert "auth.invalid" in bad.content.decode()
+    assert client.get("/staff/").status_code == 302  # still not logged in
+
+
+@pytest.mark.django_db
+def test_inbox_is_scoped_to_department(client: Client, procedure: Any, notification: Any,
+                                       valid_data: dict, handler: Actor, kaigo_handler: Actor) -> None:
+    mine = submit(procedure, valid_data)
+    theirs = submit(notification, valid_data | {"name": "介護 次郎"})
+    login(client, "kosodate")
+    html = client.get("/staff/").content.decode()
+    assert mine.reception_number in html
+    assert theirs.reception_number not in html
+    assert client.get(f"/staff/applications/{theirs.pk}/").status_code == 403
+
+
+@pytest.mark.django_db
+def test_inbox_search_folds_kana_width_and_itaiji(client: Client, procedure: Any, valid_data: dict,
+                                                  handler: Actor) -> None:
+    takahashi = submit(procedure, valid_data | {"name": "髙橋 一郎", "name_kana": "タカハシ イチロウ"})
+    yamada = submit(procedure, valid_data)
+    login(client, "kosodate")
+    for query in ["高橋", "たかはし", "ﾀｶﾊｼ", "髙橋"]:
+        html = client.get("/staff/", {"q": query}).content.decode()
+        assert takahashi.reception_number in html, query
+        assert yamada.reception_number not in html, query
+    assert "髙橋 一郎" in html  # the stored name is shown as registered
+    html = client.get("/staff/", {"q": yamada.reception_number}).content.decode()
+    assert yamada.reception_number in html
+
+
+@pytest.mark.django_db
+def test_inbox_query_count_is_constant(client: Client, procedure: Any, valid_data: dict, handler: Actor) -> None:
+    login(client, "kosodate")
+    submit(procedure, valid_data)
+    with CaptureQueriesContext(connection) as few:
+        client.get("/staff/")
+    for _ in range(30):
+        app = submit(procedure, valid_data)
+        services.application_assign(application=app, actor=handler, assignee=handler.user)
+    with CaptureQueriesContext(connection) as many:
+        client.get("/staff/")
+    assert len(many) == len(few)
+
+
+@pytest.mark.django_db
+def test_detail_shows_wareki_and_actions_for_role(client: Client, procedure: Any, valid_data: dict,
+                                                  handler: Actor) -> None:
+    app = submit(procedure, valid_data)
+    login(client, "kosodate")
+    html = client.get(f"/staff/applications/{app.pk}/").content.decode()
+    assert "昭和60年4月1日" in html
+    assert "審査を開始" in html
+    assert "承認 (決裁)" not in html  # not the handler's action
+    assert "123456789018" not in html
+
+
+@pytest.mark.django_db
+def test_clerk_flow_correction_then_approval(client: Client, procedure: Any, valid_data: dict,
+                                             handler: Actor, approver: Actor) -> None:
+    first, second = submit(procedure, valid_data), submit(procedure, valid_data)
+    login(client, "kosodate")
+    # request a correction on the first: missing fields → clear message, nothing written
+    response = client.post(f"/staff/applications/{first.pk}/correction/", {"reason": "", "version": 1})
+    assert response.status_code == 400 and "correction.fields_required" in response.content.decode()
+    response = client.post(f"/staff/applications/{first.pk}/correction/",
+                           {"fields": ["name_kana"], "reason": "カナを確認してください", "version": 1})
+    assert response.status_code == 302
+    first.refresh_from_db()
+    assert first.status.name == "補正依頼"
+    # send the second for approval, then the approver approves it
+    client.post(f"/staff/applications/{second.pk}/transition/", {"to": "reviewing", "version": 1})
+    client.post(f"/staff/applications/{second.pk}/transition/", {"to": "pending_approval", "version": 2})
+    client.logout()
+    login(client, "kessai")
+    response = client.post(f"/staff/applications/{second.pk}/transition/", {"to": "approved", "version": 3},
+                           follow=True)
+    assert "決裁しました" in response.content.decode()
+    second.refresh_from_db()
+    assert second.status.name == "承認"
+
+
+@pytest.mark.django_db
+def test_stale_form_tells_user_to_reload(client: Client, procedure: Any, valid_data: dict,
+                                         handler: Actor) -> None:
+    app = submit(procedure, valid_data)
+    login(client, "kosodate")
+    client.post(f"/staff/applications/{app.pk}/transition/", {"to": "reviewing", "version": 1})
+    response = client.post(f"/staff/applications/{app.pk}/transition/", {"to": "pending_approval", "version": 1},
+                           HTTP_REFERER=f"/staff/applications/{app.pk}/", follow=True)
+    assert "再読み込み" in response.content.decode()
+    app.refresh_from_db()
+    assert app.status.code == "reviewing"
+
+
+@pytest.mark.django_db
+def test_disallowed_action_is_refused(client: Client, procedure: Any, valid_data: dict, make_staff: Any) -> None:
+    make_staff("madoguchi", (Role.CLERK, None))
+    app = submit(procedure, valid_data)
+    login(client, "madoguchi")
+    response = client.post(f"/staff/applications/{app.pk}/transition/", {"to": "reviewing", "version": 1},
+                           follow=True)
+    assert "permission.role" in response.content.decode()
+    app.refresh_from_db()
+    assert app.status.code == "received"
+
+
+@pytest.mark.django_db
+def test_mynumber_reveal_is_audited(client: Client, procedure: Any, valid_data: dict, handler: Actor) -> None:
+    app = submit(procedure, valid_data)
+    login(client, "kosodate")
+    response = client.post(f"/staff/applications/{app.pk}/mynumber/", {"path": "mynumber"})
+    assert "123456789018" in response.content.decode()
+    assert response["Cache-Control"] == "no-store"
+    assert AuditEvent.objects.filter(action="mynumber.view", actor="kosodate").count() == 1
+
+
+@pytest.mark.django_db
+def test_healthz(client: Client) -> None:
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["database"]["ok"] and body["cache"]["ok"]
