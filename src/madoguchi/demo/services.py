@@ -246,7 +246,8 @@ def demo_load(*, applications: int = 2000, seed: int = 2026) -> DemoSummary:
             procedure = rng.choices(procedures, weights)[0]
             resident = rng.choice(adults)
             channel = rng.choices([c for c, _ in CHANNEL_WEIGHTS], [w for _, w in CHANNEL_WEIGHTS])[0]
-            submitted = _office_datetime(rng, int(rng.triangular(0, 150, 5)))
+            days_back = int(rng.triangular(0, 150, 5))
+            submitted = _office_datetime(rng, days_back)
             definition = parse_definition(procedure.current_form.definition)
             data = sample_submission(definition, rng=rng, today=submitted.date(), resident=resident, files=files)
             result = validate_submission(definition, data, today=timezone.localtime(submitted).date())
@@ -259,6 +260,8 @@ def demo_load(*, applications: int = 2000, seed: int = 2026) -> DemoSummary:
                 needs_review="シリアル番号に対応する住民が見つかりません" if channel == "pittari" and i % 37 == 0 else "",
             )
             path = rng.choices([p for _, p in STATUS_PATHS], path_weights)[0]
+            if days_back > procedure.standard_days * 1.5 + 10 and rng.random() < 0.85:
+                path = STATUS_PATHS[6][1]  # older applications are mostly finished, as in a real office
             if path and submitted.date() < timezone.localdate() - timedelta(days=1):
                 _apply_path(application, path, actors, rng)
             if rng.random() < 0.5 and application.department.code in actors:
