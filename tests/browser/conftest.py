@@ -1,0 +1,143 @@
+"""Browser journeys: Playwright (sync API) in Debian chromium against pytest-django's ``live_server``.
+
+* Never ``playwright install``: the browser is the distribution's ``chromium`` (``scripts/system-deps.sh``).
+* The site keeps its real Content-Security-Policy (``script-src 'self'``) during the journeys. axe-core is
+  served to the page from a same-origin URL that the test context intercepts, so it loads like our own
+  scripts do and nothing has to bypass the CSP.
+* A failing test leaves a full-page screenshot (and the HTML) in ``test-artifacts/`` at the repository root.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+# Playwright's sync API keeps an asyncio loop on the main thread; Django's ORM refuses to run there
+# unless told that this is deliberate (the test body loads data and checks the database).
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = REPO_ROOT / "test-artifacts"
+AXE_JS = REPO_ROOT / "node_modules" / "axe-core" / "axe.min.js"
+AXE_URL_PATH = "/__browser-tests__/axe.min.js"  # never served by the app: fulfilled by the test context
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+]
+DEMO_PASSWORD = "demo-pass-2026"  # documented demo password (madoguchi.demo.services)
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """Keep each phase's report on the item, so the page fixture knows whether the test failed."""
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """One chromium per module (module, not session: the sync API's event loop must not outlive the
+    browser tests and leak into the rest of the suite)."""
+    from playwright.sync_api import sync_playwright
+
+    executable = shutil.which("chromium")
+    assert executable, "Debian chromium is required for the browser journeys (scripts/system-deps.sh)"
+    assert AXE_JS.is_file(), f"{AXE_JS} is missing: run `npm ci`"
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def context(browser: Any, live_server: Any) -> Iterator[Any]:
+    ctx = browser.new_context(base_url=live_server.url, locale="ja-JP", timezone_id="Asia/Tokyo",
+                              viewport={"width": 1280, "height": 900})
+    ctx.set_default_timeout(10_000)
+    ctx.route(f"**{AXE_URL_PATH}",
+              lambda route: route.fulfill(path=AXE_JS, content_type="application/javascript; charset=utf-8"))
+    yield ctx
+    ctx.close()
+
+
+@pytest.fixture
+def page(context: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
+    page = context.new_page()
+    page.js_problems = []  # uncaught errors and CSP refusals, checked by assert_accessible
+    page.on("pageerror", lambda exc: page.js_problems.append(f"pageerror: {exc}"))
+    page.on("console", lambda msg: page.js_problems.append(f"console: {msg.text}")
+            if msg.type == "error" and "Content Security Policy" in msg.text else None)
+    yield page
+    report = getattr(request.node, "rep_call", None)
+    if report is not None and report.failed:
+        ARTIFACTS.mkdir(exist_ok=True)
+        stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.nodeid)
+        try:
+            page.screenshot(path=str(ARTIFACTS / f"{stem}.png"), full_page=True)
+            (ARTIFACTS / f"{stem}.html").write_text(page.content(), encoding="utf-8")
+        except Exception as exc:  # the page may be gone (crash, closed context): keep the real failure
+            print(f"could not save a screenshot for {request.node.nodeid}: {exc}")
+
+
+@pytest.fixture
+def demo(transactional_db: Any) -> Any:
+    """The demo municipality みどり市 with its staff and 80 applications in mixed statuses."""
+    from madoguchi.demo.services import demo_load
+
+    return demo_load(applications=80, seed=7)
+
+
+def login(page: Any, username: str, password: str = DEMO_PASSWORD) -> None:
+    page.goto("/staff/login/")
+    page.get_by_label("ユーザー名").fill(username)
+    page.get_by_label("パスワード").fill(password)
+    page.get_by_role("button", name="ログイン", exact=True).click()
+
+
+def format_violations(violations: list[dict[str, Any]]) -> str:
+    lines = []
+    for v in violations:
+        lines.append(f"- {v['id']} ({v.get('impact')}): {v['help']} <{v.get('helpUrl', '')}>")
+        for node in v["nodes"][:10]:
+            lines.append(f"    {' '.join(map(str, node['target']))}: {node.get('failureSummary', '').strip()}")
+            lines.append(f"      {node.get('html', '')[:200]}")
+        if len(v["nodes"]) > 10:
+            lines.append(f"    … and {len(v['nodes']) - 10} more nodes")
+    return "\n".join(lines)
+
+
+def assert_accessible(page: Any, label: str) -> None:
+    """axe-core (WCAG 2.0/2.1 A and AA) finds nothing on the page as it is now, and the page has had no
+    script errors or CSP refusals so far."""
+    page.wait_for_load_state("load")
+    if not page.evaluate("() => typeof window.axe === 'object'"):
+        page.add_script_tag(url=AXE_URL_PATH)
+    results = page.evaluate(
+        "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']})",
+        AXE_TAGS,
+    )
+    violations = results["violations"]
+    assert not violations, f"axe: {len(violations)} violation(s) on {label} ({page.url}):\n" + format_violations(
+        violations
+    )
+    assert not page.js_problems, f"script errors on {label} ({page.url}): {page.js_problems}"
+
+
+@pytest.fixture
+def login_as(page: Any) -> Any:
+    """``login_as("kosodate")`` fills the staff login form and submits it."""
+    return lambda username, password=DEMO_PASSWORD: login(page, username, password)
+
+
+@pytest.fixture
+def axe_check(page: Any) -> Any:
+    """``axe_check("受付一覧")`` runs axe-core on the page as it is now and asserts no violations."""
+    return lambda label: assert_accessible(page, label)
