@@ -702,7 +702,10 @@ def plan_summary(plan: dict[str, Any]) -> dict[str, Any]:
         ):
             rows = node.get("Actual Rows", 0) * node.get("Actual Loops", 1)
             where = node.get("Index Name") or node.get("Relation Name")
-            access.append(f"{kind} {where} (rows={rows:,})")
+            removed = node.get("Rows Removed by Filter", 0) * node.get("Actual Loops", 1)
+            access.append(
+                f"{kind} {where} (rows={rows:,}{f', removed by filter={removed:,}' if removed else ''})"
+            )
             if kind == "Seq Scan" and node.get("Relation Name") == table:
                 seq_scan = True
     return {

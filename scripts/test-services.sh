@@ -5,8 +5,11 @@
 set -euo pipefail
 cmd=$1; dir=$2
 PGBIN=/usr/lib/postgresql/15/bin
-PGPORT=${MADOGUCHI_TEST_PGPORT:-55432}
-REDISPORT=${MADOGUCHI_TEST_REDISPORT:-56379}
+free_port() {  # a free loopback port, so parallel runs never collide
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+PGPORT=${MADOGUCHI_TEST_PGPORT:-$(free_port)}
+REDISPORT=${MADOGUCHI_TEST_REDISPORT:-$(free_port)}
 as_pg() {
   if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 }

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from madoguchi.api.v1 import api as api_v1
 from madoguchi.core.views import healthz
 
 admin.site.site_header = "Madoguchi 管理"
@@ -11,6 +12,7 @@ urlpatterns = [
     path("", RedirectView.as_view(url="/staff/", permanent=False)),
     path("healthz", healthz, name="healthz"),
     path("staff/", include("madoguchi.staff.urls")),
+    path("api/v1/", api_v1.urls),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
 ]
