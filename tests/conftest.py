@@ -27,19 +27,35 @@ SIMPLE_FORM: dict[str, Any] = {
             "title": "申請者",
             "fields": [
                 {"id": "name", "type": "text", "label": "氏名", "required": True, "prefill": "resident.name"},
-                {"id": "name_kana", "type": "kana", "label": "氏名カナ", "required": True,
-                 "prefill": "resident.name_kana"},
+                {
+                    "id": "name_kana",
+                    "type": "kana",
+                    "label": "氏名カナ",
+                    "required": True,
+                    "prefill": "resident.name_kana",
+                },
                 {"id": "birth_date", "type": "date", "label": "生年月日", "required": True, "max": "today"},
                 {"id": "mynumber", "type": "mynumber", "label": "個人番号"},
-                {"id": "proof", "type": "file", "label": "添付書類", "accept": ["application/pdf", "image/png"]},
+                {
+                    "id": "proof",
+                    "type": "file",
+                    "label": "添付書類",
+                    "accept": ["application/pdf", "image/png"],
+                },
             ],
         },
         {
             "id": "children",
             "title": "児童",
             "fields": [
-                {"id": "children", "type": "group", "label": "児童", "min_items": 0, "max_items": 5,
-                 "fields": [{"id": "child_name", "type": "text", "label": "児童氏名", "required": True}]},
+                {
+                    "id": "children",
+                    "type": "group",
+                    "label": "児童",
+                    "min_items": 0,
+                    "max_items": 5,
+                    "fields": [{"id": "child_name", "type": "text", "label": "児童氏名", "required": True}],
+                },
             ],
         },
     ],
@@ -67,8 +83,14 @@ def other_municipality(db: Any) -> Municipality:
 
 def _spec(code: str, department: str, approval: list[str], days: int = 10) -> dict[str, Any]:
     return {
-        "procedure_id": code, "name": f"テスト手続 {code}", "department": department, "category": "子育て",
-        "standard_days": days, "fee": 0, "approval_chain": approval, "form": SIMPLE_FORM,
+        "procedure_id": code,
+        "name": f"テスト手続 {code}",
+        "department": department,
+        "category": "子育て",
+        "standard_days": days,
+        "fee": 0,
+        "approval_chain": approval,
+        "form": SIMPLE_FORM,
     }
 
 
@@ -93,7 +115,9 @@ def make_staff(municipality: Municipality) -> Callable[..., Actor]:
         user.save()
         for role, dept in roles:
             StaffAssignment.objects.create(
-                user=user, municipality=target, role=role,
+                user=user,
+                municipality=target,
+                role=role,
                 department=target.departments.get(code=dept) if dept else None,
             )
         return staff_actor(user, municipality=target)
@@ -118,5 +142,10 @@ def kaigo_handler(make_staff: Callable[..., Actor]) -> Actor:
 
 @pytest.fixture
 def valid_data() -> dict[str, Any]:
-    return {"name": "山田 太郎", "name_kana": "やまだ たろう", "birth_date": "昭和60年4月1日",
-            "mynumber": "123456789018", "children": [{"child_name": "山田 花子"}]}
+    return {
+        "name": "山田 太郎",
+        "name_kana": "やまだ たろう",
+        "birth_date": "昭和60年4月1日",
+        "mynumber": "123456789018",
+        "children": [{"child_name": "山田 花子"}],
+    }

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 
 import dj_database_url
@@ -35,7 +36,7 @@ DATA_DIR = Path(os.environ.get("MADOGUCHI_DATA_DIR", Path.cwd() / "var")).resolv
 DATA_DIR.mkdir(parents=True, exist_ok=True)
 
 
-def _demo_secret(name: str, make: callable) -> str:  # type: ignore[valid-type]
+def _demo_secret(name: str, make: Callable[[], str]) -> str:
     """A secret kept in the data dir so it survives restarts of the demo (never used in production)."""
     path = DATA_DIR / name
     if not path.exists():
@@ -44,7 +45,7 @@ def _demo_secret(name: str, make: callable) -> str:  # type: ignore[valid-type]
     return path.read_text().strip()
 
 
-def _secret(env: str, filename: str, make: callable) -> str:  # type: ignore[valid-type]
+def _secret(env: str, filename: str, make: Callable[[], str]) -> str:
     value = os.environ.get(env)
     if value:
         return value
@@ -150,7 +151,10 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
 AUTH_PASSWORD_VALIDATORS = (
     [
         {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-        {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
+        {
+            "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+            "OPTIONS": {"min_length": 12},
+        },
         {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     ]
     if PRODUCTION

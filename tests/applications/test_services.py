@@ -31,13 +31,20 @@ PDF = b"%PDF-1.4\n%test\n" + b"0" * 100
 
 
 def submit(procedure: Any, data: dict[str, Any], **kw: Any) -> Application:
-    return services.application_submit(procedure=procedure, data=data, channel=kw.pop("channel", "online"),
-                                       actor=kw.pop("actor", Actor.system("online")), **kw)
+    return services.application_submit(
+        procedure=procedure,
+        data=data,
+        channel=kw.pop("channel", "online"),
+        actor=kw.pop("actor", Actor.system("online")),
+        **kw,
+    )
 
 
 @pytest.mark.django_db
 class TestSubmit:
-    def test_submission_gets_number_deadline_history_and_audit(self, procedure: Any, valid_data: dict) -> None:
+    def test_submission_gets_number_deadline_history_and_audit(
+        self, procedure: Any, valid_data: dict
+    ) -> None:
         at = timezone.make_aware(timezone.datetime(2026, 12, 25, 10, 0))
         app = submit(procedure, valid_data, submitted_at=at)
         assert re.fullmatch(r"R08-子育-\d{6}", app.reception_number)
@@ -47,7 +54,10 @@ class TestSubmit:
         assert app.applicant_kana == "ヤマダ タロウ"
         assert app.data["birth_date"] == "1985-04-01"
         assert [e.kind for e in app.events.all()] == ["submitted"]
-        assert AuditEvent.objects.filter(action="application.submit", object_id=app.reception_number).count() == 1
+        assert (
+            AuditEvent.objects.filter(action="application.submit", object_id=app.reception_number).count()
+            == 1
+        )
 
     def test_numbers_are_sequential_per_municipality(self, procedure: Any, valid_data: dict) -> None:
         first, second = submit(procedure, valid_data), submit(procedure, valid_data)
@@ -64,8 +74,16 @@ class TestSubmit:
     def test_invalid_data_writes_nothing(self, procedure: Any) -> None:
         audit_before = AuditEvent.objects.count()
         with pytest.raises(ValidationFailed) as exc:
-            submit(procedure, {"name": "", "name_kana": "Yamada", "birth_date": "平成31年5月1日",
-                               "mynumber": "123456789012", "nickname": "x"})
+            submit(
+                procedure,
+                {
+                    "name": "",
+                    "name_kana": "Yamada",
+                    "birth_date": "平成31年5月1日",
+                    "mynumber": "123456789012",
+                    "nickname": "x",
+                },
+            )
         codes = {e.path: e.code for e in exc.value.details}
         assert codes["name"] == "form.required"
         assert codes["name_kana"] == "form.kana_invalid"
@@ -121,8 +139,9 @@ class TestAttachments:
 
 @pytest.mark.django_db
 class TestWorkflow:
-    def test_full_path_with_approval(self, procedure: Any, valid_data: dict, handler: Actor,
-                                     approver: Actor) -> None:
+    def test_full_path_with_approval(
+        self, procedure: Any, valid_data: dict, handler: Actor, approver: Actor
+    ) -> None:
         app = submit(procedure, valid_data)
         app = services.application_transition(application=app, to="reviewing", actor=handler)
         app = services.application_transition(application=app, to="pending_approval", actor=handler)
@@ -134,7 +153,9 @@ class TestWorkflow:
         assert kinds == ["submitted", "transition", "transition", "approval", "transition", "transition"]
         assert audit_verify().ok
 
-    def test_disallowed_transition_writes_nothing(self, procedure: Any, valid_data: dict, handler: Actor) -> None:
+    def test_disallowed_transition_writes_nothing(
+        self, procedure: Any, valid_data: dict, handler: Actor
+    ) -> None:
         app = submit(procedure, valid_data)
         events = ApplicationEvent.objects.count()
         with pytest.raises(TransitionNotAllowed):
@@ -153,30 +174,38 @@ class TestWorkflow:
         with pytest.raises(PermissionDeniedError):  # a handler cannot approve
             services.application_approve(application=app, actor=handler)
 
-    def test_other_department_cannot_act(self, procedure: Any, valid_data: dict, kaigo_handler: Actor) -> None:
+    def test_other_department_cannot_act(
+        self, procedure: Any, valid_data: dict, kaigo_handler: Actor
+    ) -> None:
         app = submit(procedure, valid_data)
         with pytest.raises(PermissionDeniedError) as exc:
             services.application_transition(application=app, to="reviewing", actor=kaigo_handler)
         assert exc.value.code == "permission.department"
 
-    def test_other_municipality_cannot_act(self, procedure: Any, valid_data: dict, other_municipality: Any,
-                                           make_staff: Any) -> None:
+    def test_other_municipality_cannot_act(
+        self, procedure: Any, valid_data: dict, other_municipality: Any, make_staff: Any
+    ) -> None:
         outsider = make_staff("outsider", (Role.ADMIN, None), m=other_municipality)
         app = submit(procedure, valid_data)
         with pytest.raises(PermissionDeniedError):
             services.application_transition(application=app, to="reviewing", actor=outsider)
 
-    def test_reason_required_for_rejection(self, procedure: Any, valid_data: dict, handler: Actor,
-                                           approver: Actor) -> None:
+    def test_reason_required_for_rejection(
+        self, procedure: Any, valid_data: dict, handler: Actor, approver: Actor
+    ) -> None:
         app = submit(procedure, valid_data)
         app = services.application_transition(application=app, to="reviewing", actor=handler)
         with pytest.raises(ValidationFailed) as exc:
             services.application_transition(application=app, to="rejected", actor=approver, reason="  ")
         assert exc.value.code == "workflow.reason_required"
-        app = services.application_transition(application=app, to="rejected", actor=approver, reason="所得超過")
+        app = services.application_transition(
+            application=app, to="rejected", actor=approver, reason="所得超過"
+        )
         assert app.status.is_terminal
 
-    def test_sender_cannot_approve_own_request(self, procedure: Any, valid_data: dict, make_staff: Any) -> None:
+    def test_sender_cannot_approve_own_request(
+        self, procedure: Any, valid_data: dict, make_staff: Any
+    ) -> None:
         both = make_staff("both", (Role.HANDLER, "kosodate"), (Role.APPROVER, "kosodate"))
         app = submit(procedure, valid_data)
         app = services.application_transition(application=app, to="reviewing", actor=both)
@@ -185,14 +214,23 @@ class TestWorkflow:
             services.application_approve(application=app, actor=both)
         assert exc.value.code == "approval.same_person"
 
-    def test_two_step_approval_chain(self, municipality: Any, valid_data: dict, handler: Actor,
-                                     approver: Actor, make_staff: Any) -> None:
+    def test_two_step_approval_chain(
+        self, municipality: Any, valid_data: dict, handler: Actor, approver: Actor, make_staff: Any
+    ) -> None:
         from madoguchi.catalog.services import procedure_upsert
         from tests.conftest import SIMPLE_FORM
 
-        proc = procedure_upsert(municipality=municipality, spec={
-            "procedure_id": "two-step", "name": "二段決裁", "department": "kosodate",
-            "approval_chain": ["approver", "admin"], "standard_days": 5, "form": SIMPLE_FORM})
+        proc = procedure_upsert(
+            municipality=municipality,
+            spec={
+                "procedure_id": "two-step",
+                "name": "二段決裁",
+                "department": "kosodate",
+                "approval_chain": ["approver", "admin"],
+                "standard_days": 5,
+                "form": SIMPLE_FORM,
+            },
+        )
         chief = make_staff("kacho", (Role.ADMIN, None))
         app = submit(proc, valid_data)
         app = services.application_transition(application=app, to="reviewing", actor=handler)
@@ -204,20 +242,24 @@ class TestWorkflow:
         app = services.application_approve(application=app, actor=chief)
         assert app.status.code == "approved"
 
-    def test_correction_and_resubmission_extends_deadline(self, procedure: Any, valid_data: dict,
-                                                          handler: Actor) -> None:
+    def test_correction_and_resubmission_extends_deadline(
+        self, procedure: Any, valid_data: dict, handler: Actor
+    ) -> None:
         app = submit(procedure, valid_data)
         with pytest.raises(ValidationFailed):
             services.application_request_correction(application=app, actor=handler, fields=[], reason="x")
-        app = services.application_request_correction(application=app, actor=handler, fields=["name_kana"],
-                                                      reason="カナが住民票と違います")
+        app = services.application_request_correction(
+            application=app, actor=handler, fields=["name_kana"], reason="カナが住民票と違います"
+        )
         assert app.status.name == "補正依頼" and app.correction_fields == ["name_kana"]
         # pretend the applicant took three office days to answer
         Application.objects.filter(pk=app.pk).update(
-            correction_requested_at=timezone.now() - timedelta(days=7))
+            correction_requested_at=timezone.now() - timedelta(days=7)
+        )
         deadline = app.deadline
-        app = services.application_resubmit(application=app, actor=Actor.resident("r1"),
-                                            data=valid_data | {"name_kana": "ヤマダ タロウ"})
+        app = services.application_resubmit(
+            application=app, actor=Actor.resident("r1"), data=valid_data | {"name_kana": "ヤマダ タロウ"}
+        )
         assert app.status.name == "再提出"
         assert app.deadline is not None and deadline is not None and app.deadline > deadline
         assert app.correction_fields == []
@@ -233,14 +275,16 @@ class TestWorkflow:
         app = submit(procedure, valid_data)
         services.application_transition(application=app, to="reviewing", actor=handler, expected_version=1)
         with pytest.raises(ConcurrentUpdate) as exc:
-            services.application_request_correction(application=app, actor=handler, fields=["name"],
-                                                    reason="x", expected_version=1)
+            services.application_request_correction(
+                application=app, actor=handler, fields=["name"], reason="x", expected_version=1
+            )
         assert "再読み込み" in exc.value.message
 
     def test_mynumber_reveal_is_audited(self, procedure: Any, valid_data: dict, handler: Actor) -> None:
         app = submit(procedure, valid_data)
         assert services.application_reveal_mynumber(application=app, actor=handler, path="mynumber") == (
-            "123456789018")
+            "123456789018"
+        )
         event = AuditEvent.objects.get(action="mynumber.view")
         assert event.actor == "kosodate" and "123456789018" not in str(event.detail)
 
@@ -254,8 +298,9 @@ class TestWorkflow:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_concurrent_transitions_one_wins(procedure: Any, valid_data: dict, handler: Actor,
-                                         approver: Actor) -> None:
+def test_concurrent_transitions_one_wins(
+    procedure: Any, valid_data: dict, handler: Actor, approver: Actor
+) -> None:
     """Two staff act on the same version at once: exactly one succeeds, the other is told to reload."""
     app = submit(procedure, valid_data)
     barrier = threading.Barrier(2)
@@ -268,13 +313,15 @@ def test_concurrent_transitions_one_wins(procedure: Any, valid_data: dict, handl
             outcomes.append("ok")
         except ConcurrentUpdate:
             outcomes.append("conflict")
-        except Exception as exc:  # noqa: BLE001 - reported in the assertion
+        except Exception as exc:
             outcomes.append(repr(exc))
         finally:
             connections.close_all()
 
-    threads = [threading.Thread(target=act, args=(handler, "reviewing")),
-               threading.Thread(target=act, args=(approver, "reviewing"))]
+    threads = [
+        threading.Thread(target=act, args=(handler, "reviewing")),
+        threading.Thread(target=act, args=(approver, "reviewing")),
+    ]
     for t in threads:
         t.start()
     for t in threads:

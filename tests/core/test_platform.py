@@ -19,11 +19,22 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _import_settings(env: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
-    code = "import madoguchi.settings as s; print(s.DATABASES['default']['ENGINE'], s.CELERY_TASK_ALWAYS_EAGER)"
-    clean = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "SECRET_KEY",
-                                                               "MADOGUCHI_FIELD_KEY", "MADOGUCHI_ENV"}}
-    return subprocess.run([sys.executable, "-c", code], env=clean | {"MADOGUCHI_DATA_DIR": str(tmp_path)} | env,
-                          capture_output=True, text=True, timeout=60, check=False)
+    code = (
+        "import madoguchi.settings as s; print(s.DATABASES['default']['ENGINE'], s.CELERY_TASK_ALWAYS_EAGER)"
+    )
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DATABASE_URL", "REDIS_URL", "SECRET_KEY", "MADOGUCHI_FIELD_KEY", "MADOGUCHI_ENV"}
+    }
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        env=clean | {"MADOGUCHI_DATA_DIR": str(tmp_path)} | env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
 
 def test_demo_settings_default_to_sqlite_and_eager_celery(tmp_path: Path) -> None:
@@ -36,10 +47,16 @@ def test_demo_settings_default_to_sqlite_and_eager_celery(tmp_path: Path) -> Non
 def test_production_requires_secrets(tmp_path: Path) -> None:
     result = _import_settings({"MADOGUCHI_ENV": "production"}, tmp_path)
     assert result.returncode != 0 and "SECRET_KEY must be set" in result.stderr
-    ok = _import_settings({"MADOGUCHI_ENV": "production", "SECRET_KEY": "x" * 50,
-                           "MADOGUCHI_FIELD_KEY": "Hs2bX1Y0q3d5wWJp5u1m3k7yqg8w3Xj4m9Qy2lS3n0c=",
-                           "DATABASE_URL": "postgres://u@127.0.0.1/db", "REDIS_URL": "redis://127.0.0.1/0"},
-                          tmp_path)
+    ok = _import_settings(
+        {
+            "MADOGUCHI_ENV": "production",
+            "SECRET_KEY": "x" * 50,
+            "MADOGUCHI_FIELD_KEY": "Hs2bX1Y0q3d5wWJp5u1m3k7yqg8w3Xj4m9Qy2lS3n0c=",
+            "DATABASE_URL": "postgres://u@127.0.0.1/db",
+            "REDIS_URL": "redis://127.0.0.1/0",
+        },
+        tmp_path,
+    )
     assert ok.returncode == 0, ok.stderr
     assert ok.stdout.split() == ["django.db.backends.postgresql", "False"]
 
@@ -82,8 +99,12 @@ def test_audit_verify_fails_on_deleted_row(procedure: object, valid_data: dict) 
     from madoguchi.applications import services
     from madoguchi.core.scope import Actor
 
-    services.application_submit(procedure=procedure, data=valid_data, channel="online",  # type: ignore[arg-type]
-                                actor=Actor.system("online"))
+    services.application_submit(
+        procedure=procedure,
+        data=valid_data,
+        channel="online",  # type: ignore[arg-type]
+        actor=Actor.system("online"),
+    )
     AuditEvent.objects.order_by("-seq").first().delete()  # type: ignore[union-attr]
     with pytest.raises(CommandError) as exc:
         call_command("audit", "verify")

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
-from django.db import connection
 
 from madoguchi.applications import services
 from madoguchi.applications.models import Application
@@ -16,8 +16,9 @@ from madoguchi.core.scope import Actor
 
 
 def submit(procedure: Any, data: dict[str, Any], **kw: Any) -> Application:
-    return services.application_submit(procedure=procedure, data=data, channel="online",
-                                       actor=Actor.system("online"), **kw)
+    return services.application_submit(
+        procedure=procedure, data=data, channel="online", actor=Actor.system("online"), **kw
+    )
 
 
 def login(client: Client, username: str) -> None:
@@ -35,8 +36,9 @@ def test_login_page_and_bad_password(client: Client, handler: Actor) -> None:
 
 
 @pytest.mark.django_db
-def test_inbox_is_scoped_to_department(client: Client, procedure: Any, notification: Any,
-                                       valid_data: dict, handler: Actor, kaigo_handler: Actor) -> None:
+def test_inbox_is_scoped_to_department(
+    client: Client, procedure: Any, notification: Any, valid_data: dict, handler: Actor, kaigo_handler: Actor
+) -> None:
     mine = submit(procedure, valid_data)
     theirs = submit(notification, valid_data | {"name": "介護 次郎"})
     login(client, "kosodate")
@@ -47,8 +49,9 @@ def test_inbox_is_scoped_to_department(client: Client, procedure: Any, notificat
 
 
 @pytest.mark.django_db
-def test_inbox_search_folds_kana_width_and_itaiji(client: Client, procedure: Any, valid_data: dict,
-                                                  handler: Actor) -> None:
+def test_inbox_search_folds_kana_width_and_itaiji(
+    client: Client, procedure: Any, valid_data: dict, handler: Actor
+) -> None:
     takahashi = submit(procedure, valid_data | {"name": "髙橋 一郎", "name_kana": "タカハシ イチロウ"})
     yamada = submit(procedure, valid_data)
     login(client, "kosodate")
@@ -62,7 +65,9 @@ def test_inbox_search_folds_kana_width_and_itaiji(client: Client, procedure: Any
 
 
 @pytest.mark.django_db
-def test_inbox_query_count_is_constant(client: Client, procedure: Any, valid_data: dict, handler: Actor) -> None:
+def test_inbox_query_count_is_constant(
+    client: Client, procedure: Any, valid_data: dict, handler: Actor
+) -> None:
     login(client, "kosodate")
     submit(procedure, valid_data)
     with CaptureQueriesContext(connection) as few:
@@ -76,8 +81,9 @@ def test_inbox_query_count_is_constant(client: Client, procedure: Any, valid_dat
 
 
 @pytest.mark.django_db
-def test_detail_shows_wareki_and_actions_for_role(client: Client, procedure: Any, valid_data: dict,
-                                                  handler: Actor) -> None:
+def test_detail_shows_wareki_and_actions_for_role(
+    client: Client, procedure: Any, valid_data: dict, handler: Actor
+) -> None:
     app = submit(procedure, valid_data)
     login(client, "kosodate")
     html = client.get(f"/staff/applications/{app.pk}/").content.decode()
@@ -88,15 +94,18 @@ def test_detail_shows_wareki_and_actions_for_role(client: Client, procedure: Any
 
 
 @pytest.mark.django_db
-def test_clerk_flow_correction_then_approval(client: Client, procedure: Any, valid_data: dict,
-                                             handler: Actor, approver: Actor) -> None:
+def test_clerk_flow_correction_then_approval(
+    client: Client, procedure: Any, valid_data: dict, handler: Actor, approver: Actor
+) -> None:
     first, second = submit(procedure, valid_data), submit(procedure, valid_data)
     login(client, "kosodate")
     # request a correction on the first: missing fields → clear message, nothing written
     response = client.post(f"/staff/applications/{first.pk}/correction/", {"reason": "", "version": 1})
     assert response.status_code == 400 and "correction.fields_required" in response.content.decode()
-    response = client.post(f"/staff/applications/{first.pk}/correction/",
-                           {"fields": ["name_kana"], "reason": "カナを確認してください", "version": 1})
+    response = client.post(
+        f"/staff/applications/{first.pk}/correction/",
+        {"fields": ["name_kana"], "reason": "カナを確認してください", "version": 1},
+    )
     assert response.status_code == 302
     first.refresh_from_db()
     assert first.status.name == "補正依頼"
@@ -105,33 +114,42 @@ def test_clerk_flow_correction_then_approval(client: Client, procedure: Any, val
     client.post(f"/staff/applications/{second.pk}/transition/", {"to": "pending_approval", "version": 2})
     client.logout()
     login(client, "kessai")
-    response = client.post(f"/staff/applications/{second.pk}/transition/", {"to": "approved", "version": 3},
-                           follow=True)
+    response = client.post(
+        f"/staff/applications/{second.pk}/transition/", {"to": "approved", "version": 3}, follow=True
+    )
     assert "決裁しました" in response.content.decode()
     second.refresh_from_db()
     assert second.status.name == "承認"
 
 
 @pytest.mark.django_db
-def test_stale_form_tells_user_to_reload(client: Client, procedure: Any, valid_data: dict,
-                                         handler: Actor) -> None:
+def test_stale_form_tells_user_to_reload(
+    client: Client, procedure: Any, valid_data: dict, handler: Actor
+) -> None:
     app = submit(procedure, valid_data)
     login(client, "kosodate")
     client.post(f"/staff/applications/{app.pk}/transition/", {"to": "reviewing", "version": 1})
-    response = client.post(f"/staff/applications/{app.pk}/transition/", {"to": "pending_approval", "version": 1},
-                           HTTP_REFERER=f"/staff/applications/{app.pk}/", follow=True)
+    response = client.post(
+        f"/staff/applications/{app.pk}/transition/",
+        {"to": "pending_approval", "version": 1},
+        HTTP_REFERER=f"/staff/applications/{app.pk}/",
+        follow=True,
+    )
     assert "再読み込み" in response.content.decode()
     app.refresh_from_db()
     assert app.status.code == "reviewing"
 
 
 @pytest.mark.django_db
-def test_disallowed_action_is_refused(client: Client, procedure: Any, valid_data: dict, make_staff: Any) -> None:
+def test_disallowed_action_is_refused(
+    client: Client, procedure: Any, valid_data: dict, make_staff: Any
+) -> None:
     make_staff("madoguchi", (Role.CLERK, None))
     app = submit(procedure, valid_data)
     login(client, "madoguchi")
-    response = client.post(f"/staff/applications/{app.pk}/transition/", {"to": "reviewing", "version": 1},
-                           follow=True)
+    response = client.post(
+        f"/staff/applications/{app.pk}/transition/", {"to": "reviewing", "version": 1}, follow=True
+    )
     assert "permission.role" in response.content.decode()
     app.refresh_from_db()
     assert app.status.code == "received"

@@ -72,18 +72,30 @@ def procedures(request: HttpRequest, code: str) -> tuple[int, object]:
     """受付中の手続の一覧 (手続ID、名称、担当課、標準処理期間 (開庁日)、手数料、必要書類)。"""
     municipality = Municipality.objects.filter(code=code).first()
     if municipality is None:
-        return 404, {"code": "municipality.not_found", "message": f"団体コード {code} の自治体は登録されていません。"}
+        return 404, {
+            "code": "municipality.not_found",
+            "message": f"団体コード {code} の自治体は登録されていません。",
+        }
     rows = Procedure.objects.filter(municipality=municipality, is_active=True).select_related("department")
     return 200, [
-        {"code": p.code, "name": p.name, "category": p.category, "department": p.department.name,
-         "legal_basis": p.legal_basis, "standard_days": p.standard_days, "fee": p.fee,
-         "required_attachments": p.required_attachments, "pittari": p.pittari}
+        {
+            "code": p.code,
+            "name": p.name,
+            "category": p.category,
+            "department": p.department.name,
+            "legal_basis": p.legal_basis,
+            "standard_days": p.standard_days,
+            "fee": p.fee,
+            "required_attachments": p.required_attachments,
+            "pittari": p.pittari,
+        }
         for p in rows.order_by("category", "code")
     ]
 
 
-@api.get("/municipalities/{code}/procedures/{procedure_code}/form", response={200: dict, 404: Error},
-         tags=["手続"])
+@api.get(
+    "/municipalities/{code}/procedures/{procedure_code}/form", response={200: dict, 404: Error}, tags=["手続"]
+)
 def procedure_form(request: HttpRequest, code: str, procedure_code: str) -> tuple[int, object]:
     """手続の公開中の様式 (フォーム定義 JSON と版番号)。"""
     procedure = Procedure.objects.filter(municipality__code=code, code=procedure_code, is_active=True).first()

@@ -53,7 +53,9 @@ class Application(models.Model):
         verbose_name = _("申請")
         verbose_name_plural = _("申請")
         constraints = [
-            models.UniqueConstraint(fields=["municipality", "reception_number"], name="reception_number_unique"),
+            models.UniqueConstraint(
+                fields=["municipality", "reception_number"], name="reception_number_unique"
+            ),
             models.UniqueConstraint(
                 fields=["municipality", "idempotency_key"],
                 name="application_idempotency_unique",
@@ -92,8 +94,12 @@ class ApplicationEvent(models.Model):
     at = models.DateTimeField()
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True)
     actor_label = models.CharField(max_length=150)
-    from_status = models.ForeignKey(StatusType, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
-    to_status = models.ForeignKey(StatusType, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    from_status = models.ForeignKey(
+        StatusType, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    to_status = models.ForeignKey(
+        StatusType, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     reason = models.TextField(blank=True)
     detail = models.JSONField(default=dict, blank=True)
 
@@ -101,6 +107,9 @@ class ApplicationEvent(models.Model):
         verbose_name = _("申請履歴")
         verbose_name_plural = _("申請履歴")
         ordering = ["application", "at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.at:%Y-%m-%d %H:%M}"
 
 
 class Blob(models.Model):
@@ -115,6 +124,9 @@ class Blob(models.Model):
         verbose_name = _("保存ファイル")
         verbose_name_plural = _("保存ファイル")
 
+    def __str__(self) -> str:
+        return self.sha256
+
 
 class Attachment(models.Model):
     application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="attachments")
@@ -128,6 +140,9 @@ class Attachment(models.Model):
         verbose_name_plural = _("添付ファイル")
         ordering = ["application", "id"]
 
+    def __str__(self) -> str:
+        return self.filename
+
 
 class NumberSequence(models.Model):
     """Counter behind 受付番号, locked FOR UPDATE while a number is taken."""
@@ -138,3 +153,6 @@ class NumberSequence(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["municipality", "prefix"], name="sequence_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.prefix}: {self.last}"

@@ -49,9 +49,13 @@ class InboxFilters:
             return int(value) if str(value).isdigit() else None
 
         return cls(
-            status=params.get("status", "open") or "open", procedure=as_int("procedure"),
-            department=as_int("department"), channel=params.get("channel", ""),
-            assignee=params.get("assignee", ""), due=params.get("due", ""), q=params.get("q", "").strip()[:60],
+            status=params.get("status", "open") or "open",
+            procedure=as_int("procedure"),
+            department=as_int("department"),
+            channel=params.get("channel", ""),
+            assignee=params.get("assignee", ""),
+            due=params.get("due", ""),
+            q=params.get("q", "").strip()[:60],
             page=max(as_int("page") or 1, 1),
         )
 
@@ -99,9 +103,7 @@ def _filtered(actor: Actor, f: InboxFilters, *, with_status: bool = True) -> Que
     if f.q:
         key = search_key(f.q)
         number = f.q.strip().upper()
-        qs = qs.filter(
-            Q(name_key__startswith=key) | Q(kana_key__startswith=key) | Q(reception_number=number)
-        )
+        qs = qs.filter(Q(name_key__startswith=key) | Q(kana_key__startswith=key) | Q(reception_number=number))
     if with_status:
         if f.status == "open":
             qs = qs.exclude(status__code__in=OPEN_EXCLUDE)
@@ -119,9 +121,23 @@ def inbox_page(*, actor: Actor, filters: InboxFilters) -> InboxPage:
     rows = list(
         qs.select_related("procedure", "status", "assignee", "department")
         .only(
-            "id", "reception_number", "applicant_name", "applicant_kana", "channel", "submitted_at", "deadline",
-            "needs_review", "review_reason", "version", "procedure__name", "status__name", "status__code",
-            "status__tone", "assignee__username", "assignee__last_name", "assignee__first_name",
+            "id",
+            "reception_number",
+            "applicant_name",
+            "applicant_kana",
+            "channel",
+            "submitted_at",
+            "deadline",
+            "needs_review",
+            "review_reason",
+            "version",
+            "procedure__name",
+            "status__name",
+            "status__code",
+            "status__tone",
+            "assignee__username",
+            "assignee__last_name",
+            "assignee__first_name",
             "department__name",
         )
         .order_by(F("deadline").asc(nulls_last=True), "id")[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
@@ -134,23 +150,33 @@ def inbox_page(*, actor: Actor, filters: InboxFilters) -> InboxPage:
     )
     merged: dict[str, dict[str, Any]] = {}
     for c in counts:  # two workflows share status codes: merge them
-        item = merged.setdefault(c["status__code"], {"code": c["status__code"], "name": c["status__name"], "n": 0,
-                                                    "order": c["status__order"]})
+        item = merged.setdefault(
+            c["status__code"],
+            {"code": c["status__code"], "name": c["status__name"], "n": 0, "order": c["status__order"]},
+        )
         item["n"] += c["n"]
-    return InboxPage(rows=rows, total=total, page=page, pages=pages,
-                     status_counts=sorted(merged.values(), key=lambda d: d["order"]))
+    return InboxPage(
+        rows=rows,
+        total=total,
+        page=page,
+        pages=pages,
+        status_counts=sorted(merged.values(), key=lambda d: d["order"]),
+    )
 
 
 def application_detail(*, actor: Actor, pk: int) -> Application:
     try:
         return (
             application_scope(actor=actor)
-            .select_related("procedure", "status", "assignee", "department", "form_version", "applicant",
-                            "municipality")
+            .select_related(
+                "procedure", "status", "assignee", "department", "form_version", "applicant", "municipality"
+            )
             .get(pk=pk)
         )
     except Application.DoesNotExist:
-        raise PermissionDeniedError("申請が見つからないか、閲覧する権限がありません。", code="application.not_found")
+        raise PermissionDeniedError(
+            "申請が見つからないか、閲覧する権限がありません。", code="application.not_found"
+        ) from None
 
 
 def application_timeline(*, application: Application) -> list[ApplicationEvent]:

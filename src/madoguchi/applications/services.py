@@ -70,7 +70,9 @@ def _iter_file_refs(value: Any, path: str = "") -> Iterator[tuple[str, dict[str,
             yield from _iter_file_refs(sub, f"{path}[{i}]")
 
 
-def _applicant_names(definition: Any, cleaned: Mapping[str, Any], applicant: Resident | None) -> tuple[str, str]:
+def _applicant_names(
+    definition: Any, cleaned: Mapping[str, Any], applicant: Resident | None
+) -> tuple[str, str]:
     name = kana = ""
     for section in definition.sections:
         for f in section.fields:
@@ -83,19 +85,42 @@ def _applicant_names(definition: Any, cleaned: Mapping[str, Any], applicant: Res
     return name[:60], kana[:120]
 
 
-def _event(application: Application, *, kind: str, actor: Actor, at: datetime, reason: str = "",
-           from_status: StatusType | None = None, to_status: StatusType | None = None,
-           detail: dict[str, Any] | None = None) -> ApplicationEvent:
-    user = actor.user if actor.is_staff else None
+def _event(
+    application: Application,
+    *,
+    kind: str,
+    actor: Actor,
+    at: datetime,
+    reason: str = "",
+    from_status: StatusType | None = None,
+    to_status: StatusType | None = None,
+    detail: dict[str, Any] | None = None,
+) -> ApplicationEvent:
+    user_id = actor.user.pk if actor.user is not None else None
     return ApplicationEvent.objects.create(
-        application=application, kind=kind, at=at, actor=user, actor_label=actor.label,
-        from_status=from_status, to_status=to_status, reason=reason, detail=detail or {},
+        application=application,
+        kind=kind,
+        at=at,
+        actor_id=user_id,
+        actor_label=actor.label,
+        from_status=from_status,
+        to_status=to_status,
+        reason=reason,
+        detail=detail or {},
     )
 
 
-def _audit(application: Application, *, actor: Actor, action: str, detail: dict[str, Any] | None = None) -> None:
-    audit_record(actor=actor.label, action=action, municipality_code=application.municipality.code,
-                 object_type="application", object_id=application.reception_number, detail=detail or {})
+def _audit(
+    application: Application, *, actor: Actor, action: str, detail: dict[str, Any] | None = None
+) -> None:
+    audit_record(
+        actor=actor.label,
+        action=action,
+        municipality_code=application.municipality.code,
+        object_type="application",
+        object_id=application.reception_number,
+        detail=detail or {},
+    )
 
 
 def _lock(application: Application, expected_version: int | None) -> Application:
@@ -114,17 +139,25 @@ def _lock(application: Application, expected_version: int | None) -> Application
 def _require_staff_scope(application: Application, actor: Actor) -> frozenset[str]:
     if actor.is_system:
         return frozenset()
-    if not actor.is_staff or actor.municipality is None or actor.municipality.pk != application.municipality_id:
+    if (
+        not actor.is_staff
+        or actor.municipality is None
+        or actor.municipality.pk != application.municipality_id
+    ):
         raise PermissionDeniedError()
     if not actor.can_see_department(application.department_id):
-        raise PermissionDeniedError("この申請の担当課ではないため操作できません。", code="permission.department")
+        raise PermissionDeniedError(
+            "この申請の担当課ではないため操作できません。", code="permission.department"
+        )
     return actor.roles_for(application.department_id)
 
 
 def _find_transition(application: Application, to: str) -> Transition:
     transition = (
         Transition.objects.select_related("to_status", "from_status")
-        .filter(workflow_id=application.status.workflow_id, from_status=application.status, to_status__code=to)
+        .filter(
+            workflow_id=application.status.workflow_id, from_status=application.status, to_status__code=to
+        )
         .first()
     )
     if transition is None:
@@ -139,9 +172,18 @@ def _status_name(application: Application, code: str) -> str:
     return status.name if status else code
 
 
-def _apply(application: Application, *, transition: Transition, actor: Actor, reason: str, at: datetime,
-           kind: str = EventKind.TRANSITION, detail: dict[str, Any] | None = None,
-           extra_fields: Iterable[str] = (), roles_checked: bool = False) -> Application:
+def _apply(
+    application: Application,
+    *,
+    transition: Transition,
+    actor: Actor,
+    reason: str,
+    at: datetime,
+    kind: str = EventKind.TRANSITION,
+    detail: dict[str, Any] | None = None,
+    extra_fields: Iterable[str] = (),
+    roles_checked: bool = False,
+) -> Application:
     """Write one transition: the row, its history event and its audit row (caller holds the lock)."""
     roles = _require_staff_scope(application, actor)
     if actor.is_staff and not roles_checked and not transition.allows(set(roles)):
@@ -149,15 +191,29 @@ def _apply(application: Application, *, transition: Transition, actor: Actor, re
     if actor.is_resident:  # residents act through system transitions only (再提出, 取下げ)
         raise PermissionDeniedError()
     if transition.reason_required and not reason.strip():
-        raise ValidationFailed(f"「{transition.label}」には理由の入力が必要です。", code="workflow.reason_required")
+        raise ValidationFailed(
+            f"「{transition.label}」には理由の入力が必要です。", code="workflow.reason_required"
+        )
     previous = application.status
     application.status = transition.to_status
     application.version += 1
     application.save(update_fields=["status", "version", "updated_at", *extra_fields])
-    _event(application, kind=kind, actor=actor, at=at, reason=reason, from_status=previous,
-           to_status=transition.to_status, detail=detail)
-    _audit(application, actor=actor, action=f"application.{kind}",
-           detail={"from": previous.code, "to": transition.to_status.code, **(detail or {})})
+    _event(
+        application,
+        kind=kind,
+        actor=actor,
+        at=at,
+        reason=reason,
+        from_status=previous,
+        to_status=transition.to_status,
+        detail=detail,
+    )
+    _audit(
+        application,
+        actor=actor,
+        action=f"application.{kind}",
+        detail={"from": previous.code, "to": transition.to_status.code, **(detail or {})},
+    )
     return application
 
 
@@ -193,42 +249,74 @@ def application_submit(
     at = submitted_at or timezone.now()
     result = validate_submission(definition, data, today=timezone.localtime(at).date())
     if not result.ok:
-        raise ValidationFailed("入力内容に誤りがあります。各項目のメッセージを確認してください。",
-                               code="form.invalid", details=result.errors)
+        raise ValidationFailed(
+            "入力内容に誤りがあります。各項目のメッセージを確認してください。",
+            code="form.invalid",
+            details=result.errors,
+        )
     refs = list(_iter_file_refs(result.cleaned))
-    known = set(Blob.objects.filter(sha256__in=[r["sha256"] for _, r in refs]).values_list("sha256", flat=True))
+    known = set(
+        Blob.objects.filter(sha256__in=[r["sha256"] for _, r in refs]).values_list("sha256", flat=True)
+    )
     missing = [r["filename"] for _, r in refs if r["sha256"] not in known]
     if missing:
-        raise ValidationFailed(f"添付ファイルが保存されていません: {'、'.join(missing)}", code="attachment.missing")
+        raise ValidationFailed(
+            f"添付ファイルが保存されていません: {'、'.join(missing)}", code="attachment.missing"
+        )
     name, kana = _applicant_names(definition, result.cleaned, applicant)
     initial = StatusType.objects.get(workflow_id=procedure.workflow_id, is_initial=True)
     deadline = None
     if procedure.standard_days:
-        deadline = add_business_days(timezone.localtime(at).date(), procedure.standard_days,
-                                     closed_days(procedure.municipality))
+        deadline = add_business_days(
+            timezone.localtime(at).date(), procedure.standard_days, closed_days(procedure.municipality)
+        )
     try:
         with transaction.atomic():
             application = Application.objects.create(
                 municipality=procedure.municipality,
                 reception_number=_next_reception_number(procedure=procedure, at=at),
-                procedure=procedure, form_version=form, department=procedure.department, channel=channel,
-                data=result.cleaned, applicant=applicant, applicant_name=name, applicant_kana=kana,
-                name_key=search_key(name), kana_key=search_key(kana), status=initial, submitted_at=at,
-                deadline=deadline, idempotency_key=idempotency_key or None,
-                needs_review=bool(needs_review), review_reason=needs_review[:200],
+                procedure=procedure,
+                form_version=form,
+                department=procedure.department,
+                channel=channel,
+                data=result.cleaned,
+                applicant=applicant,
+                applicant_name=name,
+                applicant_kana=kana,
+                name_key=search_key(name),
+                kana_key=search_key(kana),
+                status=initial,
+                submitted_at=at,
+                deadline=deadline,
+                idempotency_key=idempotency_key or None,
+                needs_review=bool(needs_review),
+                review_reason=needs_review[:200],
             )
             Attachment.objects.bulk_create(
-                Attachment(application=application, blob_id=r["sha256"], field_path=path, filename=r["filename"])
+                Attachment(
+                    application=application, blob_id=r["sha256"], field_path=path, filename=r["filename"]
+                )
                 for path, r in refs
             )
-            _event(application, kind=EventKind.SUBMITTED, actor=actor, at=at, to_status=initial,
-                   detail={"channel": channel, "form_version": form.version})
-            _audit(application, actor=actor, action="application.submit",
-                   detail={"procedure": procedure.code, "channel": channel})
+            _event(
+                application,
+                kind=EventKind.SUBMITTED,
+                actor=actor,
+                at=at,
+                to_status=initial,
+                detail={"channel": channel, "form_version": form.version},
+            )
+            _audit(
+                application,
+                actor=actor,
+                action="application.submit",
+                detail={"procedure": procedure.code, "channel": channel},
+            )
     except IntegrityError:
         if idempotency_key:  # a concurrent duplicate won the race: return it
-            return Application.objects.get(municipality_id=procedure.municipality_id,
-                                           idempotency_key=idempotency_key)
+            return Application.objects.get(
+                municipality_id=procedure.municipality_id, idempotency_key=idempotency_key
+            )
         raise
     return application
 
@@ -249,7 +337,11 @@ def application_transition(
 
 @transaction.atomic
 def application_request_correction(
-    *, application: Application, actor: Actor, fields: list[str], reason: str,
+    *,
+    application: Application,
+    actor: Actor,
+    fields: list[str],
+    reason: str,
     expected_version: int | None = None,
 ) -> Application:
     """補正依頼: tell the applicant which fields to fix, and why. The 標準処理期間 clock stops."""
@@ -258,15 +350,23 @@ def application_request_correction(
     known = {f.id for s in definition.sections for f in s.fields}
     unknown = [f for f in fields if f not in known]
     if not fields or unknown:
-        raise ValidationFailed("補正を求める項目を1つ以上、様式の中から選んでください。",
-                               code="correction.fields_required")
+        raise ValidationFailed(
+            "補正を求める項目を1つ以上、様式の中から選んでください。", code="correction.fields_required"
+        )
     transition = _find_transition(application, "correction_requested")
     now = timezone.now()
     application.correction_fields = fields
     application.correction_requested_at = now
-    return _apply(application, transition=transition, actor=actor, reason=reason, at=now,
-                  kind=EventKind.CORRECTION_REQUESTED, detail={"fields": fields},
-                  extra_fields=["correction_fields", "correction_requested_at"])
+    return _apply(
+        application,
+        transition=transition,
+        actor=actor,
+        reason=reason,
+        at=now,
+        kind=EventKind.CORRECTION_REQUESTED,
+        detail={"fields": fields},
+        extra_fields=["correction_fields", "correction_requested_at"],
+    )
 
 
 @transaction.atomic
@@ -286,17 +386,31 @@ def application_resubmit(
     if not result.ok:
         raise ValidationFailed("入力内容に誤りがあります。", code="form.invalid", details=result.errors)
     if application.deadline and application.correction_requested_at:
-        waited = business_days_between(timezone.localtime(application.correction_requested_at).date(),
-                                       timezone.localtime(now).date(), closed_days(application.municipality))
-        application.deadline = add_business_days(application.deadline, max(waited, 0),
-                                                 closed_days(application.municipality))
-    changed = sorted(k for k in set(result.cleaned) | set(application.data)
-                     if result.cleaned.get(k) != application.data.get(k))
+        waited = business_days_between(
+            timezone.localtime(application.correction_requested_at).date(),
+            timezone.localtime(now).date(),
+            closed_days(application.municipality),
+        )
+        application.deadline = add_business_days(
+            application.deadline, max(waited, 0), closed_days(application.municipality)
+        )
+    changed = sorted(
+        k
+        for k in set(result.cleaned) | set(application.data)
+        if result.cleaned.get(k) != application.data.get(k)
+    )
     application.data = result.cleaned
     application.correction_fields = []
-    return _apply(application, transition=transition, actor=Actor.system(actor.label), reason="", at=now,
-                  kind=EventKind.RESUBMITTED, detail={"changed": changed},
-                  extra_fields=["data", "deadline", "correction_fields"])
+    return _apply(
+        application,
+        transition=transition,
+        actor=Actor.system(actor.label),
+        reason="",
+        at=now,
+        kind=EventKind.RESUBMITTED,
+        detail={"changed": changed},
+        extra_fields=["data", "deadline", "correction_fields"],
+    )
 
 
 def _carry_secrets(definition: Any, stored: Mapping[str, Any], data: Mapping[str, Any]) -> dict[str, Any]:
@@ -319,8 +433,14 @@ def application_withdraw(
     application = _lock(application, expected_version)
     transition = _find_transition(application, "withdrawn")
     effective = Actor.system(actor.label) if actor.is_resident else actor
-    return _apply(application, transition=transition, actor=effective, reason=reason or "申請者による取下げ",
-                  at=timezone.now(), kind=EventKind.WITHDRAWN)
+    return _apply(
+        application,
+        transition=transition,
+        actor=effective,
+        reason=reason or "申請者による取下げ",
+        at=timezone.now(),
+        kind=EventKind.WITHDRAWN,
+    )
 
 
 @transaction.atomic
@@ -339,33 +459,58 @@ def application_approve(
     step = application.approval_step
     needed = chain[min(step, len(chain) - 1)]
     if needed not in roles:
-        raise PermissionDeniedError(f"この決裁には「{_role_label(needed)}」の役割が必要です。", code="permission.role")
-    round_start = (
-        application.events.filter(to_status__code="pending_approval").order_by("-at", "-id").first()
+        raise PermissionDeniedError(
+            f"この決裁には「{_role_label(needed)}」の役割が必要です。", code="permission.role"
+        )
+    round_start = application.events.filter(to_status__code="pending_approval").order_by("-at", "-id").first()
+    signers = (
+        set(
+            application.events.filter(
+                kind=EventKind.APPROVAL, at__gte=round_start.at if round_start else None
+            ).values_list("actor_id", flat=True)
+        )
+        if round_start
+        else set()
     )
-    signers = set(
-        application.events.filter(kind=EventKind.APPROVAL, at__gte=round_start.at if round_start else None)
-        .values_list("actor_id", flat=True)
-    ) if round_start else set()
     if round_start and round_start.actor_id:
         signers.add(round_start.actor_id)
     if actor.user is not None and actor.user.pk in signers:
-        raise PermissionDeniedError("決裁に回した職員や既に押印した職員は、同じ申請を決裁できません。",
-                                    code="approval.same_person")
+        raise PermissionDeniedError(
+            "決裁に回した職員や既に押印した職員は、同じ申請を決裁できません。", code="approval.same_person"
+        )
     now = timezone.now()
     application.approval_step = step + 1
     if application.approval_step < len(chain):
         application.version += 1
         application.save(update_fields=["approval_step", "version", "updated_at"])
-        _event(application, kind=EventKind.APPROVAL, actor=actor, at=now, reason=comment,
-               detail={"step": step + 1, "of": len(chain), "role": needed})
+        _event(
+            application,
+            kind=EventKind.APPROVAL,
+            actor=actor,
+            at=now,
+            reason=comment,
+            detail={"step": step + 1, "of": len(chain), "role": needed},
+        )
         _audit(application, actor=actor, action="application.approval_sign", detail={"step": step + 1})
         return application
-    _event(application, kind=EventKind.APPROVAL, actor=actor, at=now, reason=comment,
-           detail={"step": step + 1, "of": len(chain), "role": needed})
+    _event(
+        application,
+        kind=EventKind.APPROVAL,
+        actor=actor,
+        at=now,
+        reason=comment,
+        detail={"step": step + 1, "of": len(chain), "role": needed},
+    )
     application.approval_step = 0
-    return _apply(application, transition=transition, actor=actor, reason=comment, at=now,
-                  extra_fields=["approval_step"], roles_checked=True)
+    return _apply(
+        application,
+        transition=transition,
+        actor=actor,
+        reason=comment,
+        at=now,
+        extra_fields=["approval_step"],
+        roles_checked=True,
+    )
 
 
 @transaction.atomic
@@ -421,4 +566,4 @@ def application_reveal_mynumber(*, application: Application, actor: Actor, path:
 def _role_label(code: str) -> str:
     from madoguchi.core.models import Role
 
-    return dict(Role.choices).get(code, code)
+    return str(dict(Role.choices).get(code, code))

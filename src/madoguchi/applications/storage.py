@@ -49,8 +49,14 @@ def sniff_mime(content: bytes) -> str | None:
     return kind.mime if kind else None
 
 
-def attachment_check(*, content: bytes, filename: str, declared_mime: str | None = None,
-                     allowed: list[str] | None = None, max_bytes: int | None = None) -> str:
+def attachment_check(
+    *,
+    content: bytes,
+    filename: str,
+    declared_mime: str | None = None,
+    allowed: list[str] | None = None,
+    max_bytes: int | None = None,
+) -> str:
     """Validate an upload; return its sniffed MIME type or raise AttachmentRejected with the reason."""
     limit = max_bytes or settings.MADOGUCHI_ATTACHMENT_MAX_BYTES
     allowed = allowed or settings.MADOGUCHI_ATTACHMENT_TYPES
@@ -76,11 +82,18 @@ def attachment_check(*, content: bytes, filename: str, declared_mime: str | None
     return mime
 
 
-def blob_store(*, content: bytes, filename: str, declared_mime: str | None = None,
-               allowed: list[str] | None = None, max_bytes: int | None = None) -> StoredFile:
+def blob_store(
+    *,
+    content: bytes,
+    filename: str,
+    declared_mime: str | None = None,
+    allowed: list[str] | None = None,
+    max_bytes: int | None = None,
+) -> StoredFile:
     """Check and store an upload. Writing the file is idempotent; the Blob row is created too."""
-    mime = attachment_check(content=content, filename=filename, declared_mime=declared_mime,
-                            allowed=allowed, max_bytes=max_bytes)
+    mime = attachment_check(
+        content=content, filename=filename, declared_mime=declared_mime, allowed=allowed, max_bytes=max_bytes
+    )
     digest = hashlib.sha256(content).hexdigest()
     path = blob_path(digest)
     if not path.exists():

@@ -34,13 +34,22 @@ def workflow_ensure_defaults() -> dict[str, Workflow]:
         statuses: dict[str, StatusType] = {}
         for order, (scode, name, staff, initial, terminal, tone) in enumerate(STATUSES):
             statuses[scode], _ = StatusType.objects.update_or_create(
-                workflow=wf, code=scode,
-                defaults={"name": name, "order": order, "staff_settable": staff, "is_initial": initial,
-                          "is_terminal": terminal, "tone": tone},
+                workflow=wf,
+                code=scode,
+                defaults={
+                    "name": name,
+                    "order": order,
+                    "staff_settable": staff,
+                    "is_initial": initial,
+                    "is_terminal": terminal,
+                    "tone": tone,
+                },
             )
         for order, (frm, to, label, roles, reason) in enumerate(spec["transitions"]):
             Transition.objects.update_or_create(
-                workflow=wf, from_status=statuses[frm], to_status=statuses[to],
+                workflow=wf,
+                from_status=statuses[frm],
+                to_status=statuses[to],
                 defaults={"label": label, "roles": roles, "reason_required": reason, "order": order},
             )
         result[code] = wf
@@ -72,13 +81,20 @@ def procedure_upsert(*, municipality: Municipality, spec: dict[str, Any], actor:
     department = Department.objects.get(municipality=municipality, code=spec["department"])
     workflow = workflows["shinsei" if spec.get("approval_chain") else "todokede"]
     procedure, created = Procedure.objects.update_or_create(
-        municipality=municipality, code=spec["procedure_id"],
+        municipality=municipality,
+        code=spec["procedure_id"],
         defaults={
-            "name": spec["name"], "category": spec.get("category", ""), "department": department,
-            "legal_basis": spec.get("legal_basis", ""), "standard_days": spec.get("standard_days", 0),
-            "fee": spec.get("fee", 0), "required_attachments": spec.get("required_attachments", []),
-            "approval_chain": spec.get("approval_chain", []), "life_events": spec.get("life_events", []),
-            "pittari": spec.get("pittari", False), "workflow": workflow,
+            "name": spec["name"],
+            "category": spec.get("category", ""),
+            "department": department,
+            "legal_basis": spec.get("legal_basis", ""),
+            "standard_days": spec.get("standard_days", 0),
+            "fee": spec.get("fee", 0),
+            "required_attachments": spec.get("required_attachments", []),
+            "approval_chain": spec.get("approval_chain", []),
+            "life_events": spec.get("life_events", []),
+            "pittari": spec.get("pittari", False),
+            "workflow": workflow,
         },
     )
     latest = procedure.forms.order_by("-version").first()
@@ -86,12 +102,19 @@ def procedure_upsert(*, municipality: Municipality, spec: dict[str, Any], actor:
         FormVersion.objects.create(
             procedure=procedure, version=(latest.version + 1) if latest else 1, definition=definition
         )
-        audit_record(actor=actor, action="procedure.form_published", municipality_code=municipality.code,
-                     object_type="procedure", object_id=procedure.code,
-                     detail={"version": (latest.version + 1) if latest else 1, "created": created})
+        audit_record(
+            actor=actor,
+            action="procedure.form_published",
+            municipality_code=municipality.code,
+            object_type="procedure",
+            object_id=procedure.code,
+            detail={"version": (latest.version + 1) if latest else 1, "created": created},
+        )
     return procedure
 
 
 def procedure_load_fixtures(*, municipality: Municipality, actor: str = "system") -> list[Procedure]:
     department_ensure_defaults(municipality=municipality)
-    return [procedure_upsert(municipality=municipality, spec=spec, actor=actor) for spec in procedure_fixtures()]
+    return [
+        procedure_upsert(municipality=municipality, spec=spec, actor=actor) for spec in procedure_fixtures()
+    ]

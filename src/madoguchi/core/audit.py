@@ -22,11 +22,26 @@ def _canonical(row: dict[str, Any]) -> bytes:
     return json.dumps(row, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str).encode()
 
 
-def _row_payload(*, seq: int, at: datetime, actor: str, municipality_code: str, action: str,
-                 object_type: str, object_id: str, detail: dict[str, Any]) -> dict[str, Any]:
+def _row_payload(
+    *,
+    seq: int,
+    at: datetime,
+    actor: str,
+    municipality_code: str,
+    action: str,
+    object_type: str,
+    object_id: str,
+    detail: dict[str, Any],
+) -> dict[str, Any]:
     return {
-        "seq": seq, "at": at.isoformat(), "actor": actor, "municipality": municipality_code,
-        "action": action, "object_type": object_type, "object_id": object_id, "detail": detail,
+        "seq": seq,
+        "at": at.isoformat(),
+        "actor": actor,
+        "municipality": municipality_code,
+        "action": action,
+        "object_type": object_type,
+        "object_id": object_id,
+        "detail": detail,
     }
 
 
@@ -34,8 +49,15 @@ def chain_hash(prev_hash: str, payload: dict[str, Any]) -> str:
     return hashlib.sha256(prev_hash.encode() + _canonical(payload)).hexdigest()
 
 
-def audit_record(*, actor: str, action: str, municipality_code: str = "", object_type: str = "",
-                 object_id: str | int = "", detail: dict[str, Any] | None = None) -> AuditEvent:
+def audit_record(
+    *,
+    actor: str,
+    action: str,
+    municipality_code: str = "",
+    object_type: str = "",
+    object_id: str | int = "",
+    detail: dict[str, Any] | None = None,
+) -> AuditEvent:
     """Append one audit row. Must run inside the transaction of the change it records."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("audit_record must be called inside transaction.atomic()")
@@ -43,12 +65,28 @@ def audit_record(*, actor: str, action: str, municipality_code: str = "", object
     head, _ = AuditHead.objects.select_for_update().get_or_create(id=1)
     at = timezone.now()
     seq = head.seq + 1
-    payload = _row_payload(seq=seq, at=at, actor=actor, municipality_code=municipality_code, action=action,
-                           object_type=object_type, object_id=str(object_id), detail=detail)
+    payload = _row_payload(
+        seq=seq,
+        at=at,
+        actor=actor,
+        municipality_code=municipality_code,
+        action=action,
+        object_type=object_type,
+        object_id=str(object_id),
+        detail=detail,
+    )
     digest = chain_hash(head.hash, payload)
     event = AuditEvent.objects.create(
-        seq=seq, at=at, actor=actor, municipality_code=municipality_code, action=action,
-        object_type=object_type, object_id=str(object_id), detail=detail, prev_hash=head.hash, hash=digest,
+        seq=seq,
+        at=at,
+        actor=actor,
+        municipality_code=municipality_code,
+        action=action,
+        object_type=object_type,
+        object_id=str(object_id),
+        detail=detail,
+        prev_hash=head.hash,
+        hash=digest,
     )
     head.seq, head.hash = seq, digest
     head.save(update_fields=["seq", "hash"])
@@ -74,12 +112,21 @@ def audit_verify(*, batch_size: int = 5000) -> VerifyResult:
     checked = 0
     for event in AuditEvent.objects.order_by("seq").iterator(chunk_size=batch_size):
         if event.seq != expected_seq:
-            return VerifyResult(checked, event.seq, f"連番が欠けています (期待 {expected_seq}, 実際 {event.seq})")
+            return VerifyResult(
+                checked, event.seq, f"連番が欠けています (期待 {expected_seq}, 実際 {event.seq})"
+            )
         if event.prev_hash != prev:
             return VerifyResult(checked, event.seq, "直前の行とのハッシュ連鎖が切れています")
-        payload = _row_payload(seq=event.seq, at=event.at, actor=event.actor,
-                               municipality_code=event.municipality_code, action=event.action,
-                               object_type=event.object_type, object_id=event.object_id, detail=event.detail)
+        payload = _row_payload(
+            seq=event.seq,
+            at=event.at,
+            actor=event.actor,
+            municipality_code=event.municipality_code,
+            action=event.action,
+            object_type=event.object_type,
+            object_id=event.object_id,
+            detail=event.detail,
+        )
         if chain_hash(prev, payload) != event.hash:
             return VerifyResult(checked, event.seq, "行の内容がハッシュと一致しません (改ざんの可能性)")
         prev = event.hash

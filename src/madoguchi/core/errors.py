@@ -9,7 +9,9 @@ class MadoguchiError(Exception):
     code = "error"
     default_message = "処理できませんでした。"
 
-    def __init__(self, message: str | None = None, *, code: str | None = None, details: object = None) -> None:
+    def __init__(
+        self, message: str | None = None, *, code: str | None = None, details: object = None
+    ) -> None:
         self.message = message or self.default_message
         if code:
             self.code = code
@@ -37,7 +39,9 @@ class TransitionNotAllowed(MadoguchiError):
 
 class ConcurrentUpdate(MadoguchiError):
     code = "application.concurrent_update"
-    default_message = "他の職員が先にこの申請を更新しました。画面を再読み込みしてから、もう一度操作してください。"
+    default_message = (
+        "他の職員が先にこの申請を更新しました。画面を再読み込みしてから、もう一度操作してください。"
+    )
 
 
 class AttachmentRejected(MadoguchiError):

@@ -22,7 +22,9 @@ def validate_municipality_code(value: str) -> None:
 class Municipality(models.Model):
     """A tenant. One deployment may host many (共同利用)."""
 
-    code = models.CharField(_("全国地方公共団体コード"), max_length=6, unique=True, validators=[validate_municipality_code])
+    code = models.CharField(
+        _("全国地方公共団体コード"), max_length=6, unique=True, validators=[validate_municipality_code]
+    )
     name = models.CharField(_("団体名"), max_length=40)
     prefecture = models.CharField(_("都道府県"), max_length=10)
     name_kana = models.CharField(_("団体名カナ"), max_length=60, blank=True)
@@ -46,7 +48,9 @@ class Department(models.Model):
         verbose_name = _("担当課")
         verbose_name_plural = _("担当課")
         ordering = ["municipality", "code"]
-        constraints = [models.UniqueConstraint(fields=["municipality", "code"], name="department_code_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["municipality", "code"], name="department_code_unique")
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -69,14 +73,18 @@ class StaffAssignment(models.Model):
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="assignments")
     municipality = models.ForeignKey(Municipality, on_delete=models.PROTECT, related_name="staff")
-    department = models.ForeignKey(Department, on_delete=models.PROTECT, null=True, blank=True, related_name="staff")
+    department = models.ForeignKey(
+        Department, on_delete=models.PROTECT, null=True, blank=True, related_name="staff"
+    )
     role = models.CharField(_("役割"), max_length=20, choices=Role.choices)
 
     class Meta:
         verbose_name = _("職員の役割")
         verbose_name_plural = _("職員の役割")
         constraints = [
-            models.UniqueConstraint(fields=["user", "municipality", "department", "role"], name="assignment_unique")
+            models.UniqueConstraint(
+                fields=["user", "municipality", "department", "role"], name="assignment_unique"
+            )
         ]
 
     def __str__(self) -> str:
@@ -94,6 +102,9 @@ class ClosedDay(models.Model):
         verbose_name = _("独自閉庁日")
         verbose_name_plural = _("独自閉庁日")
         constraints = [models.UniqueConstraint(fields=["municipality", "date"], name="closed_day_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.reason}"
 
 
 class Sex(models.TextChoices):
@@ -160,6 +171,9 @@ class AuditEvent(models.Model):
         ordering = ["seq"]
         indexes = [models.Index(fields=["object_type", "object_id"])]
 
+    def __str__(self) -> str:
+        return f"#{self.seq} {self.action} {self.actor}"
+
 
 class AuditHead(models.Model):
     """Single row locked (SELECT … FOR UPDATE) to append to the chain one writer at a time."""
@@ -167,3 +181,6 @@ class AuditHead(models.Model):
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)
     seq = models.BigIntegerField(default=0)
     hash = models.CharField(max_length=64, default="0" * 64)
+
+    def __str__(self) -> str:
+        return f"audit head #{self.seq}"

@@ -42,7 +42,9 @@ class Registry(Generic[P]):
         try:
             return self._items[key]
         except KeyError:
-            raise KeyError(f"{self.name}: no plugin {key!r} (known: {', '.join(sorted(self._items))})") from None
+            raise KeyError(
+                f"{self.name}: no plugin {key!r} (known: {', '.join(sorted(self._items))})"
+            ) from None
 
     def __contains__(self, key: object) -> bool:
         return key in self._items

@@ -69,12 +69,13 @@ def staff_actor(user: AbstractBaseUser | AnonymousUser, *, municipality: Municip
     """Build the Actor for a logged-in staff user. A user with no assignment may do nothing."""
     if not user.is_authenticated:
         raise PermissionDeniedError("ログインしてください。", code="auth.required")
-    assignments = list(StaffAssignment.objects.filter(user=user).select_related("municipality"))
+    assignments = list(StaffAssignment.objects.filter(user_id=user.pk).select_related("municipality"))
     if municipality is None:
         municipalities = {a.municipality_id: a.municipality for a in assignments}
         if not municipalities:
-            raise PermissionDeniedError("職員の役割が設定されていません。管理者に連絡してください。",
-                                        code="auth.no_assignment")
+            raise PermissionDeniedError(
+                "職員の役割が設定されていません。管理者に連絡してください。", code="auth.no_assignment"
+            )
         municipality = municipalities[min(municipalities)]
     roles: dict[int | None, set[str]] = {}
     for a in assignments:

@@ -25,9 +25,12 @@ def _resident_values(resident: Any) -> dict[str, Any]:
     if resident is None:
         return {}
     return {
-        "resident.name": resident.name, "resident.name_kana": resident.name_kana,
-        "resident.birth_date": resident.birth_date.isoformat(), "resident.sex": resident.sex,
-        "resident.postal_code": resident.postal_code, "resident.address": resident.address,
+        "resident.name": resident.name,
+        "resident.name_kana": resident.name_kana,
+        "resident.birth_date": resident.birth_date.isoformat(),
+        "resident.sex": resident.sex,
+        "resident.postal_code": resident.postal_code,
+        "resident.address": resident.address,
     }
 
 
@@ -42,7 +45,9 @@ def _bounded_date(f: Any, rng: random.Random, today: date) -> str:
     return (low + timedelta(days=rng.randint(0, span))).isoformat()
 
 
-def _value(f: Any, rng: random.Random, today: date, prefill: dict[str, Any], files: list[dict[str, Any]]) -> Any:
+def _value(
+    f: Any, rng: random.Random, today: date, prefill: dict[str, Any], files: list[dict[str, Any]]
+) -> Any:
     if f.prefill and prefill.get(f.prefill):
         value = prefill[f.prefill]
         if f.type == "choice" and value not in [o.value for o in f.options]:
@@ -107,8 +112,9 @@ def _value(f: Any, rng: random.Random, today: date, prefill: dict[str, Any], fil
     return None
 
 
-def _fields(fields: list[Any], rng: random.Random, today: date, prefill: dict[str, Any],
-            files: list[dict[str, Any]]) -> dict[str, Any]:
+def _fields(
+    fields: list[Any], rng: random.Random, today: date, prefill: dict[str, Any], files: list[dict[str, Any]]
+) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for f in fields:
         if f.show_if is not None:
@@ -131,8 +137,14 @@ def _fields(fields: list[Any], rng: random.Random, today: date, prefill: dict[st
     return out
 
 
-def sample_submission(definition: FormDefinition, *, rng: random.Random, today: date, resident: Any = None,
-                      files: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+def sample_submission(
+    definition: FormDefinition,
+    *,
+    rng: random.Random,
+    today: date,
+    resident: Any = None,
+    files: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
     """A plausible, valid submission for ``definition`` (checked by the engine by the caller)."""
     prefill = _resident_values(resident)
     top_level = [f for section in definition.sections for f in section.fields]  # one namespace

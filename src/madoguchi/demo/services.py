@@ -37,7 +37,11 @@ DEMO_STAFF: list[tuple[str, tuple[str, str], list[tuple[str, str | None]]]] = [
     ("madoguchi", ("窓口", "花子"), [(Role.CLERK, None)]),
     ("kosodate", ("子育", "結衣"), [(Role.HANDLER, "kosodate")]),
     ("kaigo", ("介護", "誠"), [(Role.HANDLER, "kaigo")]),
-    ("kessai", ("決裁", "浩"), [(Role.APPROVER, d) for d in ("kosodate", "hoiku", "kaigo", "shimin", "kikikanri")]),
+    (
+        "kessai",
+        ("決裁", "浩"),
+        [(Role.APPROVER, d) for d in ("kosodate", "hoiku", "kaigo", "shimin", "kikikanri")],
+    ),
     ("hoiku", ("保育", "陽子"), [(Role.HANDLER, "hoiku")]),
     ("dx", ("推進", "颯太"), [(Role.DX, None)]),
     ("shimin", ("市民", "健一"), [(Role.HANDLER, "shimin"), (Role.HANDLER, "kikikanri")]),
@@ -69,11 +73,18 @@ def _sample_png(width: int = 64, height: int = 48) -> bytes:
     import zlib
 
     def chunk(tag: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data) & 0xFFFFFFFF)
+        return (
+            struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data) & 0xFFFFFFFF)
+        )
 
     raw = b"".join(b"\x00" + bytes((232, 241, 254)) * width for _ in range(height))
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(raw))
+        + chunk(b"IEND", b"")
+    )
 
 
 @dataclass
@@ -93,15 +104,22 @@ def _staff(municipality: Municipality) -> dict[str, Any]:
     users = {}
     for username, (last, first), roles in DEMO_STAFF:
         user, created = user_model.objects.get_or_create(
-            username=username, defaults={"last_name": last, "first_name": first, "is_staff": username == "admin",
-                                         "is_superuser": username == "admin"},
+            username=username,
+            defaults={
+                "last_name": last,
+                "first_name": first,
+                "is_staff": username == "admin",
+                "is_superuser": username == "admin",
+            },
         )
         if created:
             user.set_password(DEMO_PASSWORD)
             user.save()
         for role, dept in roles:
             StaffAssignment.objects.get_or_create(
-                user=user, municipality=municipality, role=role,
+                user=user,
+                municipality=municipality,
+                role=role,
                 department=departments[dept] if dept else None,
             )
         users[username] = user
@@ -122,8 +140,13 @@ def _residents(municipality: Municipality, rng: random.Random, households: int =
         head_age = rng.randint(25, 85)
         members = [("世帯主", head_age, rng.choice("12"))]
         if rng.random() < 0.75:
-            members.append(("妻" if members[0][2] == "1" else "夫", head_age + rng.randint(-4, 4),
-                            "2" if members[0][2] == "1" else "1"))
+            members.append(
+                (
+                    "妻" if members[0][2] == "1" else "夫",
+                    head_age + rng.randint(-4, 4),
+                    "2" if members[0][2] == "1" else "1",
+                )
+            )
         if head_age < 50:
             for _ in range(rng.choice([0, 1, 1, 2, 2, 3])):
                 members.append(("子", rng.randint(0, max(0, head_age - 22)), rng.choice("12")))
@@ -131,11 +154,20 @@ def _residents(municipality: Municipality, rng: random.Random, households: int =
             given, given_kana = rng.choice(MALE_NAMES if sex == "1" else FEMALE_NAMES)
             code += rng.randint(1, 97)
             birth = today - timedelta(days=age * 365 + rng.randint(0, 364))
-            residents.append(Resident(
-                municipality=municipality, resident_code=f"{code:011d}", name=f"{family} {given}",
-                name_kana=f"{family_kana} {given_kana}", birth_date=birth, sex=sex, postal_code=postal,
-                address=address, household_code=household, relationship=relation,
-            ))
+            residents.append(
+                Resident(
+                    municipality=municipality,
+                    resident_code=f"{code:011d}",
+                    name=f"{family} {given}",
+                    name_kana=f"{family_kana} {given_kana}",
+                    birth_date=birth,
+                    sex=sex,
+                    postal_code=postal,
+                    address=address,
+                    household_code=household,
+                    relationship=relation,
+                )
+            )
     for r in residents:  # save() computes the search key
         r.name_search = ""
     from madoguchi.core.jp.normalize import search_key
@@ -154,7 +186,9 @@ def _office_datetime(rng: random.Random, days_back: int) -> datetime:
     return timezone.make_aware(moment)
 
 
-def _apply_path(application: Application, path: list[str], actors: dict[str, Actor], rng: random.Random) -> None:
+def _apply_path(
+    application: Application, path: list[str], actors: dict[str, Actor], rng: random.Random
+) -> None:
     handler = actors.get(application.department.code) or actors["shimin"]
     approver = actors["kessai"]
     for step in path:
@@ -163,15 +197,23 @@ def _apply_path(application: Application, path: list[str], actors: dict[str, Act
             definition = parse_definition(application.form_version.definition)
             fields = [f.id for s in definition.sections for f in s.fields][:2]
             app_services.application_request_correction(
-                application=application, actor=handler, fields=fields,
+                application=application,
+                actor=handler,
+                fields=fields,
                 reason="記入内容に不足があります。該当欄を確認のうえ再提出してください。",
             )
         elif step == "resubmitted":
-            app_services.application_resubmit(application=application, data=_resubmittable(application),
-                                              actor=Actor.resident(application.applicant_name))
+            app_services.application_resubmit(
+                application=application,
+                data=_resubmittable(application),
+                actor=Actor.resident(application.applicant_name),
+            )
         elif step == "withdrawn":
-            app_services.application_withdraw(application=application, actor=Actor.resident("demo"),
-                                              reason="申請者から取下げの申出がありました。")
+            app_services.application_withdraw(
+                application=application,
+                actor=Actor.resident("demo"),
+                reason="申請者から取下げの申出がありました。",
+            )
         elif step == "approved":
             app_services.application_approve(application=application, actor=approver)
         elif step == "pending_approval":
@@ -183,7 +225,9 @@ def _apply_path(application: Application, path: list[str], actors: dict[str, Act
             return
         elif step == "rejected":
             app_services.application_transition(
-                application=application, to="rejected", actor=approver,
+                application=application,
+                to="rejected",
+                actor=approver,
                 reason="要件を満たしていないため (所得制限超過)。",
             )
         else:
@@ -200,7 +244,8 @@ def _spread_event_times(municipality: Municipality, rng: random.Random) -> None:
     now = timezone.now()
     events = list(
         ApplicationEvent.objects.filter(application__municipality=municipality)
-        .select_related("application").order_by("application_id", "id")
+        .select_related("application")
+        .order_by("application_id", "id")
     )
     last_app, moment = None, now
     for e in events:
@@ -226,8 +271,11 @@ def demo_load(*, applications: int = 2000, seed: int = 2026) -> DemoSummary:
             code=code, defaults={"name": "みどり市", "prefecture": "架空県", "name_kana": "ミドリシ"}
         )
         users = _staff(municipality)
-        ClosedDay.objects.get_or_create(municipality=municipality, date=date(timezone.localdate().year, 6, 1),
-                                        defaults={"reason": "市制記念日"})
+        ClosedDay.objects.get_or_create(
+            municipality=municipality,
+            date=date(timezone.localdate().year, 6, 1),
+            defaults={"reason": "市制記念日"},
+        )
         procedure_load_fixtures(municipality=municipality)
         residents = _residents(municipality, rng)
     existing = Application.objects.filter(municipality=municipality).count()
@@ -235,11 +283,15 @@ def demo_load(*, applications: int = 2000, seed: int = 2026) -> DemoSummary:
         return DemoSummary(municipality, created, existing)
 
     actors = {name: staff_actor(users[name], municipality=municipality) for name in users}
-    procedures = list(Procedure.objects.filter(municipality=municipality).select_related("department", "workflow"))
+    procedures = list(
+        Procedure.objects.filter(municipality=municipality).select_related("department", "workflow")
+    )
     weights = [5 if p.category in {"子育て", "介護"} else 3 for p in procedures]
     with transaction.atomic():
-        files = [blob_store(content=PDF_SAMPLE, filename="健康保険証の写し.pdf").as_reference(),
-                 blob_store(content=_sample_png(), filename="写真.png").as_reference()]
+        files = [
+            blob_store(content=PDF_SAMPLE, filename="健康保険証の写し.pdf").as_reference(),
+            blob_store(content=_sample_png(), filename="写真.png").as_reference(),
+        ]
         adults = [r for r in residents if timezone.localdate().year - r.birth_date.year >= 18]
         path_weights = [w for w, _ in STATUS_PATHS]
         for i in range(existing, applications):
@@ -249,15 +301,24 @@ def demo_load(*, applications: int = 2000, seed: int = 2026) -> DemoSummary:
             days_back = int(rng.triangular(0, 150, 5))
             submitted = _office_datetime(rng, days_back)
             definition = parse_definition(procedure.current_form.definition)
-            data = sample_submission(definition, rng=rng, today=submitted.date(), resident=resident, files=files)
+            data = sample_submission(
+                definition, rng=rng, today=submitted.date(), resident=resident, files=files
+            )
             result = validate_submission(definition, data, today=timezone.localtime(submitted).date())
             if not result.ok:
                 raise MadoguchiError(f"demo data invalid for {procedure.code}: {result.errors[:3]}")
             actor = Actor.system(channel) if channel != Channel.COUNTER else actors["madoguchi"]
             application = app_services.application_submit(
-                procedure=procedure, data=data, channel=channel, actor=actor, applicant=resident,
-                submitted_at=submitted, idempotency_key=f"demo-{i}",
-                needs_review="シリアル番号に対応する住民が見つかりません" if channel == "pittari" and i % 37 == 0 else "",
+                procedure=procedure,
+                data=data,
+                channel=channel,
+                actor=actor,
+                applicant=resident,
+                submitted_at=submitted,
+                idempotency_key=f"demo-{i}",
+                needs_review="シリアル番号に対応する住民が見つかりません"
+                if channel == "pittari" and i % 37 == 0
+                else "",
             )
             path = rng.choices([p for _, p in STATUS_PATHS], path_weights)[0]
             if days_back > procedure.standard_days * 1.5 + 10 and rng.random() < 0.85:
@@ -267,7 +328,10 @@ def demo_load(*, applications: int = 2000, seed: int = 2026) -> DemoSummary:
             if rng.random() < 0.5 and application.department.code in actors:
                 application.refresh_from_db()
                 if not application.status.is_terminal:
-                    app_services.application_assign(application=application, actor=actors["admin"],
-                                                    assignee=users[application.department.code])
+                    app_services.application_assign(
+                        application=application,
+                        actor=actors["admin"],
+                        assignee=users[application.department.code],
+                    )
         _spread_event_times(municipality, rng)
     return DemoSummary(municipality, created, Application.objects.filter(municipality=municipality).count())

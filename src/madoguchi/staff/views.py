@@ -11,6 +11,7 @@ from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
@@ -26,20 +27,25 @@ from madoguchi.core.models import Department
 from madoguchi.core.scope import Actor, staff_actor
 
 DEMO_ACCOUNTS = [
-    ("admin", "管理者"), ("madoguchi", "窓口"), ("kosodate", "子育て支援課 担当"), ("kaigo", "介護保険課 担当"),
-    ("kessai", "決裁者"), ("hoiku", "保育課"), ("dx", "DX推進課"),
+    ("admin", "管理者"),
+    ("madoguchi", "窓口"),
+    ("kosodate", "子育て支援課 担当"),
+    ("kaigo", "介護保険課 担当"),
+    ("kessai", "決裁者"),
+    ("hoiku", "保育課"),
+    ("dx", "DX推進課"),
 ]
 DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105 - shown on the login page in demo mode only
 
-View = Callable[..., HttpResponse]
+View = Callable[..., HttpResponseBase]
 
 
-def staff_view(view: Callable[..., HttpResponse]) -> View:
+def staff_view(view: Callable[..., HttpResponseBase]) -> View:
     """Login required; passes the scoped Actor; turns a MadoguchiError into a message a clerk understands."""
 
     @login_required
     @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         try:
             actor = staff_actor(request.user)
         except PermissionDeniedError as exc:
@@ -77,13 +83,18 @@ def inbox(request: HttpRequest, actor: Actor) -> HttpResponse:
     if not actor.sees_whole_municipality:
         departments = departments.filter(id__in=actor.department_ids)
     procedures = Procedure.objects.filter(department__in=departments).only("id", "name").order_by("name")
-    params = {k: v for k, v in request.GET.items() if k != "page" and v}
+    params = {k: str(v) for k, v in request.GET.items() if k != "page" and v}
     context = {
-        "actor": actor, "page": page, "filters": filters, "procedures": procedures,
-        "departments": departments, "channels": Channel.choices,
-        "statuses": selectors.status_choices(actor=actor), "query": urlencode(params),
+        "actor": actor,
+        "page": page,
+        "filters": filters,
+        "procedures": procedures,
+        "departments": departments,
+        "channels": Channel.choices,
+        "statuses": selectors.status_choices(actor=actor),
+        "query": urlencode(params),
     }
-    template = "staff/_inbox_results.html" if request.htmx else "staff/inbox.html"
+    template = "staff/_inbox_results.html" if getattr(request, "htmx", False) else "staff/inbox.html"
     return render(request, template, context)
 
 
@@ -118,15 +129,24 @@ def transition(request: HttpRequest, actor: Actor, pk: int) -> HttpResponse:
     application = selectors.application_detail(actor=actor, pk=pk)
     to = request.POST.get("to", "")
     if to == "approved":
-        services.application_approve(application=application, actor=actor, comment=request.POST.get("reason", ""),
-                                     expected_version=_version(request))
+        services.application_approve(
+            application=application,
+            actor=actor,
+            comment=request.POST.get("reason", ""),
+            expected_version=_version(request),
+        )
         messages.success(request, f"{application.reception_number} を決裁しました。")
     else:
         application = services.application_transition(
-            application=application, to=to, actor=actor, reason=request.POST.get("reason", ""),
+            application=application,
+            to=to,
+            actor=actor,
+            reason=request.POST.get("reason", ""),
             expected_version=_version(request),
         )
-        messages.success(request, f"{application.reception_number} を「{application.status.name}」にしました。")
+        messages.success(
+            request, f"{application.reception_number} を「{application.status.name}」にしました。"
+        )
     return redirect("staff:detail", pk=pk)
 
 
@@ -136,8 +156,11 @@ def correction(request: HttpRequest, actor: Actor, pk: int) -> HttpResponse:
     if request.method == "POST":
         try:
             application = services.application_request_correction(
-                application=context["application"], actor=actor, fields=request.POST.getlist("fields"),
-                reason=request.POST.get("reason", ""), expected_version=_version(request),
+                application=context["application"],
+                actor=actor,
+                fields=request.POST.getlist("fields"),
+                reason=request.POST.get("reason", ""),
+                expected_version=_version(request),
             )
         except MadoguchiError as exc:
             context["error"] = exc
@@ -154,8 +177,9 @@ def correction(request: HttpRequest, actor: Actor, pk: int) -> HttpResponse:
 def assign(request: HttpRequest, actor: Actor, pk: int) -> HttpResponse:
     application = selectors.application_detail(actor=actor, pk=pk)
     assignee = actor.user if request.POST.get("assignee") == "me" else None
-    services.application_assign(application=application, assignee=assignee, actor=actor,
-                                expected_version=_version(request))
+    services.application_assign(
+        application=application, assignee=assignee, actor=actor, expected_version=_version(request)
+    )
     messages.success(request, "担当者を設定しました。" if assignee else "担当者を外しました。")
     return redirect("staff:detail", pk=pk)
 
@@ -173,21 +197,28 @@ def comment(request: HttpRequest, actor: Actor, pk: int) -> HttpResponse:
 @staff_view
 def reveal_mynumber(request: HttpRequest, actor: Actor, pk: int) -> HttpResponse:
     application = selectors.application_detail(actor=actor, pk=pk)
-    value = services.application_reveal_mynumber(application=application, actor=actor,
-                                                 path=request.POST.get("path", ""))
+    value = services.application_reveal_mynumber(
+        application=application, actor=actor, path=request.POST.get("path", "")
+    )
     response = render(request, "staff/_mynumber.html", {"value": value})
     response["Cache-Control"] = "no-store"
     return response
 
 
 @staff_view
-def attachment(request: HttpRequest, actor: Actor, pk: int, attachment_id: int) -> HttpResponse:
+def attachment(request: HttpRequest, actor: Actor, pk: int, attachment_id: int) -> FileResponse:
     application = selectors.application_detail(actor=actor, pk=pk)
     item = application.attachments.select_related("blob").filter(pk=attachment_id).first()
     if item is None:
         raise Http404
-    response = FileResponse(blob_path(item.blob_id).open("rb"), content_type=item.blob.mime,
-                            as_attachment=request.GET.get("download") == "1", filename=item.filename)
+    response = FileResponse(
+        blob_path(item.blob_id).open("rb"),
+        content_type=item.blob.mime,
+        as_attachment=request.GET.get("download") == "1",
+        filename=item.filename,
+    )
     response["Cache-Control"] = "private, no-store"
-    response["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"
+    response["Content-Security-Policy"] = (
+        "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"
+    )
     return response

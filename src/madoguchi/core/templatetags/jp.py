@@ -39,8 +39,13 @@ def person_name(user: object) -> str:
     return full or str(getattr(user, "username", user))
 
 
-ACTOR_LABELS = {"online": "オンライン申請", "pittari": "ぴったりサービス", "counter": "窓口", "paper": "紙 (AI-OCR)",
-                "system": "システム"}
+ACTOR_LABELS = {
+    "online": "オンライン申請",
+    "pittari": "ぴったりサービス",
+    "counter": "窓口",
+    "paper": "紙 (AI-OCR)",
+    "system": "システム",
+}
 
 
 @register.filter

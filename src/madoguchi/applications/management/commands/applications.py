@@ -21,12 +21,16 @@ class Command(BaseCommand):
         if opts.get("municipality"):
             municipality = Municipality.objects.filter(code=opts["municipality"]).first()
             if municipality is None:
-                raise CommandError(f"団体コード {opts['municipality']} の自治体は登録されていません。", returncode=1)
+                raise CommandError(
+                    f"団体コード {opts['municipality']} の自治体は登録されていません。", returncode=1
+                )
             qs = qs.filter(municipality=municipality)
         by_status: dict[str, int] = {}
         for row in qs.values("status__name").annotate(n=Count("id")).order_by("status__name"):
             by_status[row["status__name"]] = by_status.get(row["status__name"], 0) + row["n"]
-        by_channel = {row["channel"]: row["n"] for row in qs.values("channel").annotate(n=Count("id")).order_by()}
+        by_channel = {
+            row["channel"]: row["n"] for row in qs.values("channel").annotate(n=Count("id")).order_by()
+        }
         result = {"total": qs.count(), "by_status": by_status, "by_channel": by_channel}
         if opts["json"]:
             self.stdout.write(json.dumps(result, ensure_ascii=False, sort_keys=True))

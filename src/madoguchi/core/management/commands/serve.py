@@ -19,6 +19,16 @@ class Command(BaseCommand):
         gunicorn = shutil.which("gunicorn", path=os.path.dirname(sys.executable)) or shutil.which("gunicorn")
         if not gunicorn:
             raise CommandError("gunicorn が見つかりません。make install を実行してください。")
-        argv = [gunicorn, "madoguchi.wsgi:application", "--bind", f"{opts['host']}:{opts['port']}",
-                "--workers", str(opts["workers"]), "--threads", "4", "--access-logfile", "-"]
-        os.execv(gunicorn, argv)
+        argv = [
+            gunicorn,
+            "madoguchi.wsgi:application",
+            "--bind",
+            f"{opts['host']}:{opts['port']}",
+            "--workers",
+            str(opts["workers"]),
+            "--threads",
+            "4",
+            "--access-logfile",
+            "-",
+        ]
+        os.execv(gunicorn, argv)  # noqa: S606 - replaces this process with gunicorn, fixed argv
