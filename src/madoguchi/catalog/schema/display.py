@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from madoguchi.catalog.schema.definition import FormDefinition
+from madoguchi.catalog.schema.definition import FormDefinition, parse_definition
 from madoguchi.catalog.schema.engine import MISSING, SECRET_MARKER, _Scope, static_scope
 
 EMPTY = "—"
@@ -39,6 +39,8 @@ class DisplayRow:
 def display_rows(definition: FormDefinition, cleaned: Mapping[str, Any]) -> list[DisplayRow]:
     """All rows for ``cleaned`` (the stored data of an application). Hidden fields (their
     ``show_if`` not met) are left out; absent values show ``—``."""
+    if not isinstance(definition, FormDefinition):
+        definition = parse_definition(definition)
     values = cleaned if isinstance(cleaned, Mapping) else {}
     rows: list[DisplayRow] = []
     top = [f for _, f in definition.top_level_fields()]

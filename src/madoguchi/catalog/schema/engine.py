@@ -40,7 +40,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from madoguchi.catalog.schema.definition import FormDefinition, Section
+from madoguchi.catalog.schema.definition import FormDefinition, Section, parse_definition
 
 JST = ZoneInfo("Asia/Tokyo")
 
@@ -273,7 +273,7 @@ class _Run:
         for key in data:
             if key not in known:
                 name = key if isinstance(key, str) else repr(key)
-                name = name[:50]
+                name = "".join(ch if ch.isprintable() else "?" for ch in name[:50])
                 path = f"{prefix}.{name}" if prefix else name
                 errors.append(FieldError(path, "form.unknown_field",
                                          f"項目「{name}」はこの様式にありません。"))
@@ -647,7 +647,10 @@ def validate_submission(definition: FormDefinition, data: Mapping[str, Any], *,
     """Check and clean ``data`` (a flat dict keyed by top-level field ids) against ``definition``.
 
     ``today`` anchors ``"today"`` date bounds (defaults to the current date in Asia/Tokyo).
+    ``definition`` may also be the stored JSON dict (it is parsed; DefinitionError if malformed).
     """
+    if not isinstance(definition, FormDefinition):
+        definition = parse_definition(definition)
     if not isinstance(data, Mapping):
         return SubmissionResult({}, [FieldError("", "form.type", "申請データの形式が正しくありません。")])
     run = _Run(today or local_today())
