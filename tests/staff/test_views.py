@@ -171,3 +171,23 @@ def test_healthz(client: Client) -> None:
     assert response.status_code == 200
     body = response.json()
     assert body["database"]["ok"] and body["cache"]["ok"]
+
+
+@pytest.mark.django_db
+def test_csv_export_for_excel(client: Client, procedure: Any, valid_data: dict, handler: Actor) -> None:
+    submit(procedure, valid_data | {"name": "髙橋 一郎", "name_kana": "タカハシ イチロウ"})
+    submit(procedure, valid_data | {"name": "𠮷田 花子", "name_kana": "ヨシダ ハナコ"})
+    login(client, "kosodate")
+    utf8 = b"".join(client.get("/staff/export.csv", {"status": "all"}).streaming_content)
+    assert utf8.startswith(b"\xef\xbb\xbf")
+    text = utf8.decode("utf-8-sig")
+    assert text.splitlines()[0].startswith("受付番号,手続,状態")
+    assert "髙橋 一郎" in text and "𠮷田 花子" in text and "\r\n" in text
+    sjis = client.get("/staff/export.csv", {"status": "all", "encoding": "cp932"})
+    assert "Shift_JIS" in sjis["Content-Type"]
+    decoded = b"".join(sjis.streaming_content).decode("cp932")
+    assert "髙橋 一郎" in decoded  # 髙 is in cp932 (IBM extension)
+    assert "〓田 花子" in decoded  # 𠮷 is not: written as ゲタ
+    assert AuditEvent.objects.filter(action="application.export_csv", actor="kosodate").count() == 2
+    bad = client.get("/staff/export.csv", {"encoding": "latin-1"}, follow=True)
+    assert "export.encoding" in bad.content.decode()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from collections.abc import Iterator
 from typing import Any
 
 from django.db.models import Count, F, Q, QuerySet
@@ -201,3 +202,71 @@ def status_choices(*, actor: Actor) -> list[tuple[str, str]]:
     for code, name in StatusType.objects.order_by("order").values_list("code", "name"):
         seen.setdefault(code, name)
     return list(seen.items())
+
+
+EXPORT_COLUMNS = [
+    "受付番号",
+    "手続",
+    "状態",
+    "申請者氏名",
+    "申請者カナ",
+    "受付日",
+    "処理期限",
+    "受付経路",
+    "担当課",
+    "担当者",
+    "要確認",
+]
+
+
+def inbox_export_rows(*, actor: Actor, filters: InboxFilters) -> Iterator[list[str]]:
+    """Every application matching the inbox filters (not just one page), for a CSV export."""
+    from madoguchi.applications.models import Channel
+    from madoguchi.core.jp.wareki import to_wareki
+
+    channels = dict(Channel.choices)
+    qs = (
+        _filtered(actor, filters)
+        .order_by(F("deadline").asc(nulls_last=True), "id")
+        .values_list(
+            "reception_number",
+            "procedure__name",
+            "status__name",
+            "applicant_name",
+            "applicant_kana",
+            "submitted_at",
+            "deadline",
+            "channel",
+            "department__name",
+            "assignee__last_name",
+            "assignee__first_name",
+            "needs_review",
+        )
+    )
+    for (
+        number,
+        proc,
+        status,
+        name,
+        kana,
+        submitted,
+        deadline,
+        channel,
+        dept,
+        last,
+        first,
+        review,
+    ) in qs.iterator(chunk_size=2000):
+        yield [
+            number,
+            proc,
+            status,
+            name,
+            kana,
+            to_wareki(timezone.localtime(submitted).date()),
+            to_wareki(deadline) if deadline else "",
+            str(channels.get(channel, channel)),
+            dept,
+            f"{last or ''} {first or ''}".strip(),
+            "要確認" if review else "",
+        ]

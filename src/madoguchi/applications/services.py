@@ -567,3 +567,17 @@ def _role_label(code: str) -> str:
     from madoguchi.core.models import Role
 
     return str(dict(Role.choices).get(code, code))
+
+
+@transaction.atomic
+def application_export_record(*, actor: Actor, filters: dict[str, Any], encoding: str) -> None:
+    """Audit a bulk export of applicant names before it streams (personal data leaving the screen)."""
+    if actor.municipality is None:
+        raise PermissionDeniedError()
+    audit_record(
+        actor=actor.label,
+        action="application.export_csv",
+        municipality_code=actor.municipality.code,
+        object_type="inbox",
+        detail={"filters": filters, "encoding": encoding},
+    )

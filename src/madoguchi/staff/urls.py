@@ -8,6 +8,7 @@ urlpatterns = [
     path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(next_page="staff:login"), name="logout"),
     path("", views.inbox, name="inbox"),
+    path("export.csv", views.export_csv, name="export_csv"),
     path("applications/<int:pk>/", views.detail, name="detail"),
     path("applications/<int:pk>/transition/", views.transition, name="transition"),
     path("applications/<int:pk>/correction/", views.correction, name="correction"),

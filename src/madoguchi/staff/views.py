@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -10,10 +11,11 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 
@@ -22,6 +24,7 @@ from madoguchi.applications.models import Channel
 from madoguchi.applications.storage import blob_path
 from madoguchi.catalog.models import Procedure
 from madoguchi.catalog.schema import display_rows, parse_definition, walk_fields
+from madoguchi.core.csvexport import ENCODINGS, csv_stream
 from madoguchi.core.errors import MadoguchiError, PermissionDeniedError
 from madoguchi.core.models import Department
 from madoguchi.core.scope import Actor, staff_actor
@@ -96,6 +99,27 @@ def inbox(request: HttpRequest, actor: Actor) -> HttpResponse:
     }
     template = "staff/_inbox_results.html" if getattr(request, "htmx", False) else "staff/inbox.html"
     return render(request, template, context)
+
+
+@staff_view
+def export_csv(request: HttpRequest, actor: Actor) -> HttpResponseBase:
+    """The filtered inbox (all pages) as CSV for Excel: UTF-8 with BOM, or cp932 with ?encoding=cp932."""
+    encoding = request.GET.get("encoding", "utf-8-sig")
+    if encoding not in ENCODINGS:
+        raise MadoguchiError(
+            "文字コードは UTF-8 (BOM付き) か Shift_JIS を選んでください。", code="export.encoding"
+        )
+    filters = selectors.InboxFilters.from_querydict(request.GET)
+    services.application_export_record(actor=actor, filters=dataclasses.asdict(filters), encoding=encoding)
+    rows = selectors.inbox_export_rows(actor=actor, filters=filters)
+    response = StreamingHttpResponse(
+        csv_stream(selectors.EXPORT_COLUMNS, rows, encoding=encoding),
+        content_type=f"text/csv; charset={'Shift_JIS' if encoding == 'cp932' else 'utf-8'}",
+    )
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    response["Content-Disposition"] = f'attachment; filename="applications-{stamp}.csv"'
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 def _detail_context(actor: Actor, pk: int) -> dict[str, Any]:
