@@ -92,6 +92,20 @@ def test_demo_load_is_idempotent_and_stats(settings: object) -> None:
     out = StringIO()
     call_command("audit", "verify", stdout=out)
     assert out.getvalue().startswith("OK")
+    # the maintained per-department status counters agree with the applications themselves
+    from django.db.models import Count
+
+    from madoguchi.applications.models import Application, StatusCount
+
+    actual = {
+        (r["department_id"], r["status_id"]): r["n"]
+        for r in Application.objects.values("department_id", "status_id").annotate(n=Count("id")).order_by()
+    }
+    kept = {(c.department_id, c.status_id): c.n for c in StatusCount.objects.all() if c.n}
+    assert kept == actual
+    assert not Application.objects.filter(is_open=True, status__is_terminal=True).exists()
+    call_command("applications", "recount", stdout=StringIO())
+    assert {(c.department_id, c.status_id): c.n for c in StatusCount.objects.all() if c.n} == actual
 
 
 @pytest.mark.django_db

@@ -35,6 +35,9 @@ class Application(models.Model):
     name_key = models.CharField(max_length=120, editable=False)
     kana_key = models.CharField(max_length=120, editable=False)
     status = models.ForeignKey(StatusType, on_delete=models.PROTECT, related_name="+")
+    # Not a terminal status (完了, 却下, 取下げ). Kept by the services with the status, in the same
+    # transaction, so the inbox's "未完了" pages walk a small partial index (docs/BENCHMARKS.md).
+    is_open = models.BooleanField(default=True)
     submitted_at = models.DateTimeField(_("受付日時"))
     deadline = models.DateField(_("処理期限"), null=True, blank=True)
     assignee = models.ForeignKey(
@@ -63,7 +66,20 @@ class Application(models.Model):
             ),
         ]
         indexes = [
+            models.Index(
+                fields=["department", "deadline", "id"],
+                condition=models.Q(is_open=True),
+                include=["municipality", "status", "procedure"],
+                name="app_open_dept_deadline",
+            ),
+            models.Index(
+                fields=["municipality", "deadline", "id"],
+                condition=models.Q(is_open=True),
+                include=["department", "status"],
+                name="app_open_muni_deadline",
+            ),
             models.Index(fields=["department", "status", "deadline"], name="app_inbox_dept_status"),
+            models.Index(fields=["department", "procedure", "status"], name="app_dept_procedure_status"),
             models.Index(fields=["department", "deadline", "id"], name="app_inbox_dept_deadline"),
             models.Index(fields=["department", "submitted_at"], name="app_inbox_dept_submitted"),
             models.Index(fields=["assignee", "status"], name="app_assignee_status"),
@@ -142,6 +158,24 @@ class Attachment(models.Model):
 
     def __str__(self) -> str:
         return self.filename
+
+
+class StatusCount(models.Model):
+    """How many applications each department has in each status: the inbox's counts without a scan.
+
+    Maintained by the services in the same transaction as every status change (a derived cache:
+    ``madoguchi applications recount`` rebuilds it from the applications).
+    """
+
+    department = models.ForeignKey(Department, on_delete=models.CASCADE, related_name="+")
+    status = models.ForeignKey(StatusType, on_delete=models.CASCADE, related_name="+")
+    n = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["department", "status"], name="status_count_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.department_id}/{self.status_id}: {self.n}"
 
 
 class NumberSequence(models.Model):

@@ -7,10 +7,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet, Sum
 from django.utils import timezone
 
-from madoguchi.applications.models import Application, ApplicationEvent, Attachment
+from madoguchi.applications.models import Application, ApplicationEvent, Attachment, StatusCount
 from madoguchi.applications.services import closed_days
 from madoguchi.catalog.models import StatusType, Transition
 from madoguchi.core.errors import PermissionDeniedError
@@ -19,7 +19,6 @@ from madoguchi.core.jp.normalize import search_key
 from madoguchi.core.scope import Actor
 
 PAGE_SIZE = 50
-OPEN_EXCLUDE = ("completed", "rejected", "withdrawn")
 
 
 def application_scope(*, actor: Actor) -> QuerySet[Application]:
@@ -78,7 +77,18 @@ class InboxPage:
         return self.page > 1
 
 
-def _filtered(actor: Actor, f: InboxFilters, *, with_status: bool = True) -> QuerySet[Application]:
+def _statuses() -> list[StatusType]:
+    """All status types (a few dozen rows): one small query instead of a join on every page."""
+    return list(StatusType.objects.only("id", "code", "name", "order", "is_terminal"))
+
+
+def _status_ids(statuses: list[StatusType], code: str) -> list[int]:
+    return [s.pk for s in statuses if s.code == code]
+
+
+def _filtered(
+    actor: Actor, f: InboxFilters, statuses: list[StatusType], *, with_status: bool = True
+) -> QuerySet[Application]:
     qs = application_scope(actor=actor)
     if f.department:
         qs = qs.filter(department_id=f.department)
@@ -95,74 +105,84 @@ def _filtered(actor: Actor, f: InboxFilters, *, with_status: bool = True) -> Que
     if f.due:
         today = timezone.localdate()
         if f.due == "overdue":
-            qs = qs.filter(deadline__lt=today).exclude(status__code__in=OPEN_EXCLUDE)
+            qs = qs.filter(is_open=True, deadline__lt=today)
         elif f.due == "review":
             qs = qs.filter(needs_review=True)
         elif f.due.isdigit() and actor.municipality is not None:
             limit: date = add_business_days(today, int(f.due), closed_days(actor.municipality))
-            qs = qs.filter(deadline__gte=today, deadline__lte=limit).exclude(status__code__in=OPEN_EXCLUDE)
+            qs = qs.filter(is_open=True, deadline__gte=today, deadline__lte=limit)
     if f.q:
         key = search_key(f.q)
         number = f.q.strip().upper()
         qs = qs.filter(Q(name_key__startswith=key) | Q(kana_key__startswith=key) | Q(reception_number=number))
     if with_status:
         if f.status == "open":
-            qs = qs.exclude(status__code__in=OPEN_EXCLUDE)
+            qs = qs.filter(is_open=True)
         elif f.status and f.status != "all":
-            qs = qs.filter(status__code=f.status)
+            ids = _status_ids(statuses, f.status)
+            qs = qs.filter(status_id__in=ids)
+            if any(not s.is_terminal for s in statuses if s.pk in ids):
+                qs = qs.filter(is_open=True)  # lets the planner use the partial "open" index
     return qs
 
 
+def _only_status_filter(f: InboxFilters) -> bool:
+    return not (f.procedure or f.channel or f.assignee or f.due or f.q)
+
+
+def _counts_by_status_id(actor: Actor, f: InboxFilters, statuses: list[StatusType]) -> dict[int, int]:
+    """Counts per status under the filters (the status filter aside).
+
+    Pages filtered by department only read the maintained StatusCount rows (constant work at any
+    size); other filters count the matching applications.
+    """
+    if _only_status_filter(f):
+        counters = StatusCount.objects.all()
+        if actor.sees_whole_municipality:
+            counters = counters.filter(department__municipality=actor.municipality)
+        else:
+            counters = counters.filter(department_id__in=actor.department_ids)
+        if f.department:
+            counters = counters.filter(department_id=f.department)
+        rows = counters.values("status_id").annotate(total=Sum("n")).order_by()
+        return {r["status_id"]: r["total"] for r in rows}
+    rows = (
+        _filtered(actor, f, statuses, with_status=False).values("status_id").annotate(total=Count("id")).order_by()
+    )
+    return {r["status_id"]: r["total"] for r in rows}
+
+
 def inbox_page(*, actor: Actor, filters: InboxFilters) -> InboxPage:
-    """One inbox page: rows sorted by deadline, the total, and counts per status. Four queries."""
-    qs = _filtered(actor, filters)
-    total = qs.count()
+    """One inbox page: rows sorted by deadline, the total, and counts per status. Three queries."""
+    statuses = _statuses()
+    by_id = _counts_by_status_id(actor, filters, statuses)
+    merged: dict[str, dict[str, Any]] = {}
+    for s in sorted(statuses, key=lambda s: s.order):  # two workflows share status codes: merge them
+        n = by_id.get(s.pk, 0)
+        item = merged.setdefault(s.code, {"code": s.code, "name": s.name, "n": 0, "order": s.order})
+        item["n"] += n
+    if filters.status == "open":
+        selected = {s.code for s in statuses if not s.is_terminal}
+    elif filters.status in ("", "all"):
+        selected = set(merged)
+    else:
+        selected = {filters.status}
+    total = sum(item["n"] for code, item in merged.items() if code in selected)
     pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
     page = min(filters.page, pages)
     rows = list(
-        qs.select_related("procedure", "status", "assignee", "department")
+        _filtered(actor, filters, statuses)
+        .select_related("procedure", "status", "assignee", "department")
         .only(
-            "id",
-            "reception_number",
-            "applicant_name",
-            "applicant_kana",
-            "channel",
-            "submitted_at",
-            "deadline",
-            "needs_review",
-            "review_reason",
-            "version",
-            "procedure__name",
-            "status__name",
-            "status__code",
-            "status__tone",
-            "assignee__username",
-            "assignee__last_name",
-            "assignee__first_name",
+            "id", "reception_number", "applicant_name", "applicant_kana", "channel", "submitted_at", "deadline",
+            "needs_review", "review_reason", "version", "procedure__name", "status__name", "status__code",
+            "status__tone", "assignee__username", "assignee__last_name", "assignee__first_name",
             "department__name",
         )
         .order_by(F("deadline").asc(nulls_last=True), "id")[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
     )
-    counts = list(
-        _filtered(actor, filters, with_status=False)
-        .values("status__code", "status__name", "status__order")
-        .annotate(n=Count("id"))
-        .order_by("status__order")
-    )
-    merged: dict[str, dict[str, Any]] = {}
-    for c in counts:  # two workflows share status codes: merge them
-        item = merged.setdefault(
-            c["status__code"],
-            {"code": c["status__code"], "name": c["status__name"], "n": 0, "order": c["status__order"]},
-        )
-        item["n"] += c["n"]
-    return InboxPage(
-        rows=rows,
-        total=total,
-        page=page,
-        pages=pages,
-        status_counts=sorted(merged.values(), key=lambda d: d["order"]),
-    )
+    counts = [item for item in merged.values() if item["n"]]
+    return InboxPage(rows=rows, total=total, page=page, pages=pages, status_counts=counts)
 
 
 def application_detail(*, actor: Actor, pk: int) -> Application:
@@ -226,7 +246,7 @@ def inbox_export_rows(*, actor: Actor, filters: InboxFilters) -> Iterator[list[s
 
     channels = dict(Channel.choices)
     qs = (
-        _filtered(actor, filters)
+        _filtered(actor, filters, _statuses())
         .order_by(F("deadline").asc(nulls_last=True), "id")
         .values_list(
             "reception_number",

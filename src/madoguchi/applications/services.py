@@ -8,6 +8,7 @@ from datetime import date, datetime
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import Count, F
 from django.utils import timezone
 
 from madoguchi.applications.models import (
@@ -18,6 +19,7 @@ from madoguchi.applications.models import (
     Channel,
     EventKind,
     NumberSequence,
+    StatusCount,
 )
 from madoguchi.catalog.models import Procedure, StatusType, Transition
 from madoguchi.catalog.schema import parse_definition, validate_submission
@@ -123,6 +125,27 @@ def _audit(
     )
 
 
+def _count(department_id: int, status_id: int, delta: int) -> None:
+    """Move the per-department status counter (insert-if-missing is conflict-safe on both databases)."""
+    StatusCount.objects.bulk_create(
+        [StatusCount(department_id=department_id, status_id=status_id, n=0)], ignore_conflicts=True
+    )
+    StatusCount.objects.filter(department_id=department_id, status_id=status_id).update(n=F("n") + delta)
+
+
+def status_counts_rebuild() -> int:
+    """Recompute every StatusCount from the applications (after a bulk load or to repair drift)."""
+    with transaction.atomic():
+        StatusCount.objects.all().delete()
+        rows = Application.objects.values("department_id", "status_id").annotate(n=Count("id")).order_by()
+        StatusCount.objects.bulk_create(
+            StatusCount(department_id=r["department_id"], status_id=r["status_id"], n=r["n"]) for r in rows
+        )
+        Application.objects.filter(status__is_terminal=True, is_open=True).update(is_open=False)
+        Application.objects.filter(status__is_terminal=False, is_open=False).update(is_open=True)
+    return StatusCount.objects.count()
+
+
 def _lock(application: Application, expected_version: int | None) -> Application:
     """Lock the row; refuse if someone changed it since the caller loaded it (optimistic lock)."""
     # Lock without joins: PostgreSQL re-checks a joined row after waiting for a lock, and a changed
@@ -196,8 +219,12 @@ def _apply(
         )
     previous = application.status
     application.status = transition.to_status
+    application.is_open = not transition.to_status.is_terminal
     application.version += 1
-    application.save(update_fields=["status", "version", "updated_at", *extra_fields])
+    application.save(update_fields=["status", "is_open", "version", "updated_at", *extra_fields])
+    # counters are locked in status-id order, so two opposite transitions can never deadlock
+    for status_id, delta in sorted([(previous.pk, -1), (transition.to_status.pk, +1)]):
+        _count(application.department_id, status_id, delta)
     _event(
         application,
         kind=kind,
@@ -292,6 +319,7 @@ def application_submit(
                 needs_review=bool(needs_review),
                 review_reason=needs_review[:200],
             )
+            _count(procedure.department_id, initial.pk, +1)
             Attachment.objects.bulk_create(
                 Attachment(
                     application=application, blob_id=r["sha256"], field_path=path, filename=r["filename"]

@@ -4,6 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db.models import Count
 
 from madoguchi.applications.models import Application
+from madoguchi.applications.services import status_counts_rebuild
 from madoguchi.core.models import Municipality
 
 
@@ -15,8 +16,13 @@ class Command(BaseCommand):
         stats = sub.add_parser("stats", help="状態別・受付経路別の件数")
         stats.add_argument("--json", action="store_true", help="JSON で出力")
         stats.add_argument("--municipality", help="全国地方公共団体コード (省略時は全団体)")
+        sub.add_parser("recount", help="受付一覧の状態別件数 (集計表) を申請から作り直す (一括投入の後など)")
 
     def handle(self, *args, **opts):  # type: ignore[no-untyped-def]
+        if opts["action"] == "recount":
+            rows = status_counts_rebuild()
+            self.stdout.write(f"OK 状態別件数を作り直しました ({rows} 行)。")
+            return
         qs = Application.objects.all()
         if opts.get("municipality"):
             municipality = Municipality.objects.filter(code=opts["municipality"]).first()
