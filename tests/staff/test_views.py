@@ -191,3 +191,14 @@ def test_csv_export_for_excel(client: Client, procedure: Any, valid_data: dict, 
     assert AuditEvent.objects.filter(action="application.export_csv", actor="kosodate").count() == 2
     bad = client.get("/staff/export.csv", {"encoding": "latin-1"}, follow=True)
     assert "export.encoding" in bad.content.decode()
+
+
+@pytest.mark.django_db
+def test_english_via_i18n(client: Client, handler: Actor) -> None:
+    page = client.get("/staff/login/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Staff login" in page and 'lang="en"' in page
+    login(client, "kosodate")
+    client.post("/i18n/setlang/", {"language": "en", "next": "/staff/"})
+    assert "Inbox" in client.get("/staff/").content.decode()
+    client.post("/i18n/setlang/", {"language": "ja", "next": "/staff/"})
+    assert "受付一覧" in client.get("/staff/").content.decode()
