@@ -138,9 +138,62 @@ def _stored_timestamps() -> Iterator[None]:
             f.auto_now, f.auto_now_add = auto_now, auto_now_add
 
 
+JOURNEY_PROCEDURE = "kosodate-jidoteate-nintei"  # 子育て支援課, 申請 (決裁あり), with a 個人番号 field
+
+
+def _submit_journey_application() -> None:
+    """One more 受付 application the journeys can rely on whatever today's date is.
+
+    The demo's mix of statuses depends on the day it is loaded (submission dates count back from today),
+    so on some days 子育て支援課 has no 受付 申請 with a 個人番号. This one is submitted online today, for a
+    procedure with 決裁, through the same generator and service as the demo.
+    """
+    import random
+
+    from django.utils import timezone
+
+    from madoguchi.applications import services as app_services
+    from madoguchi.applications.storage import blob_store
+    from madoguchi.catalog.models import Procedure
+    from madoguchi.catalog.schema import parse_definition, validate_submission
+    from madoguchi.core.models import Resident
+    from madoguchi.core.scope import Actor
+    from madoguchi.demo.generator import sample_submission
+    from madoguchi.demo.services import PDF_SAMPLE, demo_municipality_code
+
+    today = timezone.localdate()
+    procedure = Procedure.objects.get(municipality__code=demo_municipality_code(), code=JOURNEY_PROCEDURE)
+    definition = parse_definition(procedure.current_form.definition)
+    resident = (
+        Resident.objects.filter(municipality=procedure.municipality, birth_date__year__lte=today.year - 30)
+        .order_by("resident_code")
+        .first()
+    )
+    files = [blob_store(content=PDF_SAMPLE, filename="健康保険証の写し.pdf").as_reference()]
+    rng = random.Random(7)
+    for _ in range(50):  # optional fields are sometimes left out: keep a sample that has the 個人番号
+        data = sample_submission(definition, rng=rng, today=today, resident=resident, files=files)
+        has_mynumber = any(
+            f.type == "mynumber" and f.id in data for s in definition.sections for f in s.fields
+        )
+        if has_mynumber and validate_submission(definition, data, today=today).ok:
+            break
+    else:
+        raise AssertionError(f"could not make a valid {JOURNEY_PROCEDURE} submission with a 個人番号")
+    app_services.application_submit(
+        procedure=procedure,
+        data=data,
+        channel="online",
+        actor=Actor.system("online"),
+        applicant=resident,
+        idempotency_key="browser-journeys",
+    )
+
+
 @pytest.fixture(scope="module")
 def demo_snapshot(django_db_setup: Any, django_db_blocker: Any) -> Iterator[dict[Any, list[Any]]]:
-    """``demo_load(applications=80, seed=7)`` once per module (it takes ~13 s), kept in memory.
+    """``demo_load(applications=80, seed=7)`` (plus one known 受付 申請) once per module (it takes ~13 s),
+    kept in memory.
 
     ``live_server`` needs a transactional database, which is flushed after every test; each test then
     gets a fresh copy of these rows (``demo``) in well under a second instead of loading the demo again.
@@ -155,6 +208,7 @@ def demo_snapshot(django_db_setup: Any, django_db_blocker: Any) -> Iterator[dict
     with override_settings(PASSWORD_HASHERS=FAST_HASHERS):
         with django_db_blocker.unblock():
             demo_load(applications=80, seed=7)
+            _submit_journey_application()
             snapshot = {}
             for model in apps.get_models(include_auto_created=True):
                 if model._meta.label_lower in NOT_SNAPSHOTTED or model._meta.proxy or not model._meta.managed:
@@ -185,7 +239,9 @@ def login(page: Any, username: str, password: str = DEMO_PASSWORD) -> None:
     page.goto("/staff/login/")
     page.get_by_label("ユーザー名").fill(username)
     page.get_by_label("パスワード").fill(password)
-    page.get_by_role("button", name="ログイン", exact=True).click()
+    # wait for the next page's "load": htmx and app.js (deferred) are wired up by then
+    with page.expect_navigation(wait_until="load"):
+        page.get_by_role("button", name="ログイン", exact=True).click()
 
 
 def format_violations(violations: list[dict[str, Any]]) -> str:

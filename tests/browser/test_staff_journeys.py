@@ -262,8 +262,8 @@ def test_detail_copy_button_and_mynumber_reveal(
     expect(copy).to_have_text("コピー", timeout=5_000)  # back after a moment
 
     # 個人番号: masked until revealed; revealing swaps in the number (htmx) and is audited
-    reveal = page.get_by_role("button", name="表示 (記録されます)").first
-    cell = page.locator("td").filter(has=reveal)
+    cell = page.locator("td").filter(has=page.get_by_role("button", name="表示 (記録されます)")).first
+    reveal = cell.get_by_role("button", name="表示 (記録されます)")
     expect(cell).not_to_contain_text(re.compile(r"\d{12}"))
     path = cell.locator("input[name=path]").get_attribute("value")
     assert path

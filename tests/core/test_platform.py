@@ -97,15 +97,18 @@ def test_demo_load_is_idempotent_and_stats(settings: object) -> None:
 
     from madoguchi.applications.models import Application, StatusCount
 
+    keys = ("department_id", "procedure_id", "status_id")
     actual = {
-        (r["department_id"], r["status_id"]): r["n"]
-        for r in Application.objects.values("department_id", "status_id").annotate(n=Count("id")).order_by()
+        tuple(r[k] for k in keys): r["n"]
+        for r in Application.objects.values(*keys).annotate(n=Count("id")).order_by()
     }
-    kept = {(c.department_id, c.status_id): c.n for c in StatusCount.objects.all() if c.n}
+    kept = {(c.department_id, c.procedure_id, c.status_id): c.n for c in StatusCount.objects.all() if c.n}
     assert kept == actual
     assert not Application.objects.filter(is_open=True, status__is_terminal=True).exists()
     call_command("applications", "recount", stdout=StringIO())
-    assert {(c.department_id, c.status_id): c.n for c in StatusCount.objects.all() if c.n} == actual
+    assert {
+        (c.department_id, c.procedure_id, c.status_id): c.n for c in StatusCount.objects.all() if c.n
+    } == actual
 
 
 @pytest.mark.django_db

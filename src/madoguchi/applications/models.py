@@ -83,8 +83,17 @@ class Application(models.Model):
             models.Index(fields=["department", "deadline", "id"], name="app_inbox_dept_deadline"),
             models.Index(fields=["department", "submitted_at"], name="app_inbox_dept_submitted"),
             models.Index(fields=["assignee", "status"], name="app_assignee_status"),
-            models.Index(fields=["name_key"], name="app_name_key", opclasses=["varchar_pattern_ops"]),
-            models.Index(fields=["kana_key"], name="app_kana_key", opclasses=["varchar_pattern_ops"]),
+            # prefix search within the departments a user sees (B-tree, LIKE 'key%' on PostgreSQL)
+            models.Index(
+                fields=["department", "name_key"],
+                name="app_dept_name_key",
+                opclasses=["int8_ops", "varchar_pattern_ops"],
+            ),
+            models.Index(
+                fields=["department", "kana_key"],
+                name="app_dept_kana_key",
+                opclasses=["int8_ops", "varchar_pattern_ops"],
+            ),
         ]
 
     def __str__(self) -> str:
@@ -161,21 +170,24 @@ class Attachment(models.Model):
 
 
 class StatusCount(models.Model):
-    """How many applications each department has in each status: the inbox's counts without a scan.
+    """How many applications each department has per procedure and status: inbox counts without a scan.
 
     Maintained by the services in the same transaction as every status change (a derived cache:
     ``madoguchi applications recount`` rebuilds it from the applications).
     """
 
     department = models.ForeignKey(Department, on_delete=models.CASCADE, related_name="+")
+    procedure = models.ForeignKey(Procedure, on_delete=models.CASCADE, related_name="+")
     status = models.ForeignKey(StatusType, on_delete=models.CASCADE, related_name="+")
     n = models.IntegerField(default=0)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["department", "status"], name="status_count_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["department", "procedure", "status"], name="status_count_unique")
+        ]
 
     def __str__(self) -> str:
-        return f"{self.department_id}/{self.status_id}: {self.n}"
+        return f"{self.department_id}/{self.procedure_id}/{self.status_id}: {self.n}"
 
 
 class NumberSequence(models.Model):

@@ -126,17 +126,18 @@ def _filtered(
     return qs
 
 
-def _only_status_filter(f: InboxFilters) -> bool:
-    return not (f.procedure or f.channel or f.assignee or f.due or f.q)
+def _counters_suffice(f: InboxFilters) -> bool:
+    """The maintained counters cover department, procedure and status; other filters need a count."""
+    return not (f.channel or f.assignee or f.due or f.q)
 
 
 def _counts_by_status_id(actor: Actor, f: InboxFilters, statuses: list[StatusType]) -> dict[int, int]:
     """Counts per status under the filters (the status filter aside).
 
-    Pages filtered by department only read the maintained StatusCount rows (constant work at any
+    Pages filtered by department, procedure and status only read the maintained StatusCount rows (constant work at any
     size); other filters count the matching applications.
     """
-    if _only_status_filter(f):
+    if _counters_suffice(f):
         counters = StatusCount.objects.all()
         if actor.sees_whole_municipality:
             counters = counters.filter(department__municipality=actor.municipality)
@@ -144,10 +145,15 @@ def _counts_by_status_id(actor: Actor, f: InboxFilters, statuses: list[StatusTyp
             counters = counters.filter(department_id__in=actor.department_ids)
         if f.department:
             counters = counters.filter(department_id=f.department)
+        if f.procedure:
+            counters = counters.filter(procedure_id=f.procedure)
         rows = counters.values("status_id").annotate(total=Sum("n")).order_by()
         return {r["status_id"]: r["total"] for r in rows}
     rows = (
-        _filtered(actor, f, statuses, with_status=False).values("status_id").annotate(total=Count("id")).order_by()
+        _filtered(actor, f, statuses, with_status=False)
+        .values("status_id")
+        .annotate(total=Count("id"))
+        .order_by()
     )
     return {r["status_id"]: r["total"] for r in rows}
 
@@ -174,9 +180,23 @@ def inbox_page(*, actor: Actor, filters: InboxFilters) -> InboxPage:
         _filtered(actor, filters, statuses)
         .select_related("procedure", "status", "assignee", "department")
         .only(
-            "id", "reception_number", "applicant_name", "applicant_kana", "channel", "submitted_at", "deadline",
-            "needs_review", "review_reason", "version", "procedure__name", "status__name", "status__code",
-            "status__tone", "assignee__username", "assignee__last_name", "assignee__first_name",
+            "id",
+            "reception_number",
+            "applicant_name",
+            "applicant_kana",
+            "channel",
+            "submitted_at",
+            "deadline",
+            "needs_review",
+            "review_reason",
+            "version",
+            "procedure__name",
+            "status__name",
+            "status__code",
+            "status__tone",
+            "assignee__username",
+            "assignee__last_name",
+            "assignee__first_name",
             "department__name",
         )
         .order_by(F("deadline").asc(nulls_last=True), "id")[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]

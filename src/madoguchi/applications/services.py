@@ -125,22 +125,20 @@ def _audit(
     )
 
 
-def _count(department_id: int, status_id: int, delta: int) -> None:
-    """Move the per-department status counter (insert-if-missing is conflict-safe on both databases)."""
-    StatusCount.objects.bulk_create(
-        [StatusCount(department_id=department_id, status_id=status_id, n=0)], ignore_conflicts=True
-    )
-    StatusCount.objects.filter(department_id=department_id, status_id=status_id).update(n=F("n") + delta)
+def _count(application: Application, status_id: int, delta: int) -> None:
+    """Move one inbox counter (insert-if-missing is conflict-safe on both databases)."""
+    key = {"department_id": application.department_id, "procedure_id": application.procedure_id}
+    StatusCount.objects.bulk_create([StatusCount(**key, status_id=status_id, n=0)], ignore_conflicts=True)
+    StatusCount.objects.filter(**key, status_id=status_id).update(n=F("n") + delta)
 
 
 def status_counts_rebuild() -> int:
     """Recompute every StatusCount from the applications (after a bulk load or to repair drift)."""
     with transaction.atomic():
         StatusCount.objects.all().delete()
-        rows = Application.objects.values("department_id", "status_id").annotate(n=Count("id")).order_by()
-        StatusCount.objects.bulk_create(
-            StatusCount(department_id=r["department_id"], status_id=r["status_id"], n=r["n"]) for r in rows
-        )
+        keys = ("department_id", "procedure_id", "status_id")
+        rows = Application.objects.values(*keys).annotate(n=Count("id")).order_by()
+        StatusCount.objects.bulk_create(StatusCount(**{k: r[k] for k in keys}, n=r["n"]) for r in rows)
         Application.objects.filter(status__is_terminal=True, is_open=True).update(is_open=False)
         Application.objects.filter(status__is_terminal=False, is_open=False).update(is_open=True)
     return StatusCount.objects.count()
@@ -224,7 +222,7 @@ def _apply(
     application.save(update_fields=["status", "is_open", "version", "updated_at", *extra_fields])
     # counters are locked in status-id order, so two opposite transitions can never deadlock
     for status_id, delta in sorted([(previous.pk, -1), (transition.to_status.pk, +1)]):
-        _count(application.department_id, status_id, delta)
+        _count(application, status_id, delta)
     _event(
         application,
         kind=kind,
@@ -319,7 +317,7 @@ def application_submit(
                 needs_review=bool(needs_review),
                 review_reason=needs_review[:200],
             )
-            _count(procedure.department_id, initial.pk, +1)
+            _count(application, initial.pk, +1)
             Attachment.objects.bulk_create(
                 Attachment(
                     application=application, blob_id=r["sha256"], field_path=path, filename=r["filename"]
