@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 
 from madoguchi.catalog.services import department_ensure_defaults, procedure_upsert, workflow_ensure_defaults
 from madoguchi.core.jp.codes import municipality_check_digit
@@ -18,6 +20,14 @@ from madoguchi.core.models import Municipality, Role, StaffAssignment
 from madoguchi.core.scope import Actor, staff_actor
 
 os.environ.setdefault("MADOGUCHI_ENV", "test")
+
+# Shared, noisy 2-core machines: no per-example deadline. In CI the examples are derived from the
+# test (derandomize) and no example database is replayed, so a run is reproducible from the commit.
+hypothesis_settings.register_profile("dev", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+hypothesis_settings.register_profile(
+    "ci", parent=hypothesis_settings.get_profile("dev"), derandomize=True, database=None, print_blob=True
+)
+hypothesis_settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
 SIMPLE_FORM: dict[str, Any] = {
     "title": "テスト申請書",

@@ -102,7 +102,9 @@ def test_handler_filters_inbox_opens_application_and_requests_correction(
     expect(page).to_have_url(re.compile(rf"/staff/applications/{target.pk}/$"))
     expect(page.get_by_role("heading", level=1, name=target.procedure.name)).to_be_visible()
     expect(page.locator(".detail-meta .badge").first).to_have_text("受付")
-    expect(page.get_by_role("heading", level=2, name=re.compile("申請内容"))).to_be_visible()
+    data = page.get_by_role("region", name=re.compile("申請内容"))
+    expect(data.get_by_role("heading", level=2)).to_be_visible()
+    expect(data.locator("tbody")).to_contain_text(re.compile(WAREKI_DATE))  # every 子育て form has a date
     submitted = page.locator("dl.facts > div").filter(has_text="受付日時").locator("dd")
     expect(submitted).to_have_text(re.compile(rf"^{WAREKI_DATE} \d\d:\d\d$"))
     expect(page.locator("dl.facts")).to_contain_text(target.applicant_name)
@@ -198,6 +200,7 @@ def test_login_failure_and_demo_accounts(
 ) -> None:
     demo_table = page.get_by_role("region", name="デモ用アカウント")
 
+    settings.DEMO_MODE = False  # as under MADOGUCHI_ENV=test or production
     login_as("kosodate", "not-the-password")
     expect(page).to_have_url(re.compile(r"/staff/login/$"))
     expect(page.get_by_role("alert")).to_have_text(
@@ -205,12 +208,12 @@ def test_login_failure_and_demo_accounts(
     )
     expect(page.get_by_label("ユーザー名")).to_have_value("kosodate")
     expect(page.get_by_label("パスワード")).to_have_value("")
-    expect(demo_table).to_have_count(0)  # MADOGUCHI_ENV=test: no demo accounts on the page
+    expect(demo_table).to_have_count(0)  # no demo accounts outside demo mode
     axe_check("職員ログイン (失敗)")
     page.goto("/staff/")
     expect(page).to_have_url(re.compile(r"/staff/login/\?next=/staff/$"))  # still logged out
 
-    settings.DEMO_MODE = True  # read per request by the login view and the context processor
+    settings.DEMO_MODE = True  # read per request by the login view and the context processor (demo)
     page.goto("/staff/login/")
     expect(page.get_by_role("note")).to_contain_text("デモ環境です")
     expect(demo_table).to_be_visible()

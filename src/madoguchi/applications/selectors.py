@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
@@ -112,9 +114,7 @@ def _filtered(
             limit: date = add_business_days(today, int(f.due), closed_days(actor.municipality))
             qs = qs.filter(is_open=True, deadline__gte=today, deadline__lte=limit)
     if f.q:
-        key = search_key(f.q)
-        number = f.q.strip().upper()
-        qs = qs.filter(Q(name_key__startswith=key) | Q(kana_key__startswith=key) | Q(reception_number=number))
+        qs = qs.filter(_search_condition(f.q))
     if with_status:
         if f.status == "open":
             qs = qs.filter(is_open=True)
@@ -124,6 +124,25 @@ def _filtered(
             if any(not s.is_terminal for s in statuses if s.pk in ids):
                 qs = qs.filter(is_open=True)  # lets the planner use the partial "open" index
     return qs
+
+
+RECEPTION_NUMBER = re.compile(r"^[A-Z]\d{2}-.+-\d{1,6}$")
+KATAKANA_KEY = re.compile(r"^[\u30a0-\u30ffー]+$")
+
+
+def _search_condition(query: str) -> Q:
+    """Only the conditions a query can meet, so each search walks as few index entries as possible.
+
+    A 受付番号 is matched exactly; a katakana key may be a カナ reading or a name written in katakana
+    (foreign residents); anything else (kanji, latin) can only be the start of a name.
+    """
+    text = unicodedata.normalize("NFKC", query).strip().upper()
+    if RECEPTION_NUMBER.match(text):
+        return Q(reception_number=text)
+    key = search_key(query)
+    if KATAKANA_KEY.match(key):
+        return Q(name_key__startswith=key) | Q(kana_key__startswith=key)
+    return Q(name_key__startswith=key)
 
 
 def _counters_suffice(f: InboxFilters) -> bool:

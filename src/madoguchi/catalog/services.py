@@ -9,7 +9,7 @@ from typing import Any
 from django.db import transaction
 
 from madoguchi.catalog.models import FormVersion, Procedure, StatusType, Transition, Workflow
-from madoguchi.catalog.schema import parse_definition
+from madoguchi.catalog.schema import dump_definition, parse_definition
 from madoguchi.catalog.workflows import STATUSES, WORKFLOWS
 from madoguchi.core.audit import audit_record
 from madoguchi.core.models import Department, Municipality
@@ -74,10 +74,16 @@ def procedure_fixtures() -> list[dict[str, Any]]:
 
 
 @transaction.atomic
-def procedure_upsert(*, municipality: Municipality, spec: dict[str, Any], actor: str = "system") -> Procedure:
+def procedure_upsert(
+    *,
+    municipality: Municipality,
+    spec: dict[str, Any],
+    actor: str = "system",
+    workflows: dict[str, Workflow] | None = None,
+) -> Procedure:
     """Create or update one procedure from a fixture spec; a changed form becomes a new version."""
-    definition = parse_definition(spec["form"]).model_dump(mode="json", exclude_none=True)
-    workflows = workflow_ensure_defaults()
+    definition = dump_definition(parse_definition(spec["form"]))
+    workflows = workflows or workflow_ensure_defaults()
     department = Department.objects.get(municipality=municipality, code=spec["department"])
     workflow = workflows["shinsei" if spec.get("approval_chain") else "todokede"]
     procedure, created = Procedure.objects.update_or_create(

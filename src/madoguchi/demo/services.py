@@ -47,6 +47,19 @@ DEMO_STAFF: list[tuple[str, tuple[str, str], list[tuple[str, str | None]]]] = [
     ("shimin", ("市民", "健一"), [(Role.HANDLER, "shimin"), (Role.HANDLER, "kikikanri")]),
 ]
 
+# What the login page shows in demo mode: (username, what the account is for)
+DEMO_ACCOUNTS: list[tuple[str, str]] = [
+    ("admin", "管理者"),
+    ("madoguchi", "窓口"),
+    ("kosodate", "子育て支援課 担当"),
+    ("kaigo", "介護保険課 担当"),
+    ("hoiku", "保育課 担当"),
+    ("shimin", "市民課・危機管理課 担当"),
+    ("kessai", "決裁者"),
+    ("dx", "DX推進課"),
+]
+assert {u for u, _ in DEMO_ACCOUNTS} == {u for u, _, _ in DEMO_STAFF}
+
 # Status targets: (weight, path of actions). Paths are applied in order through the services.
 STATUS_PATHS: list[tuple[int, list[str]]] = [
     (22, []),  # 受付

@@ -28,17 +28,7 @@ from madoguchi.core.csvexport import ENCODINGS, csv_stream
 from madoguchi.core.errors import MadoguchiError, PermissionDeniedError
 from madoguchi.core.models import Department
 from madoguchi.core.scope import Actor, staff_actor
-
-DEMO_ACCOUNTS = [
-    ("admin", "管理者"),
-    ("madoguchi", "窓口"),
-    ("kosodate", "子育て支援課 担当"),
-    ("kaigo", "介護保険課 担当"),
-    ("kessai", "決裁者"),
-    ("hoiku", "保育課"),
-    ("dx", "DX推進課"),
-]
-DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105 - shown on the login page in demo mode only
+from madoguchi.demo.services import DEMO_ACCOUNTS, DEMO_PASSWORD
 
 View = Callable[..., HttpResponseBase]
 
@@ -125,12 +115,17 @@ def export_csv(request: HttpRequest, actor: Actor) -> HttpResponseBase:
 def _detail_context(actor: Actor, pk: int) -> dict[str, Any]:
     application = selectors.application_detail(actor=actor, pk=pk)
     definition = parse_definition(application.form_version.definition)
+    labels = {f.id: f.label for _, f, depth in walk_fields(definition) if depth == 0}
+    timeline = selectors.application_timeline(application=application)
+    for event in timeline:  # 補正 rows name fields by their label, as the applicant saw them
+        event.field_labels = [labels.get(f, f) for f in event.detail.get("fields", [])]  # type: ignore[attr-defined]
     return {
         "actor": actor,
         "application": application,
         "rows": display_rows(definition, application.data),
-        "fields": [(f.id, f.label) for _, f, depth in walk_fields(definition) if depth == 0],
-        "timeline": selectors.application_timeline(application=application),
+        "fields": list(labels.items()),
+        "correction_labels": [labels.get(f, f) for f in application.correction_fields],
+        "timeline": timeline,
         "attachments": selectors.application_attachments(application=application),
         "actions": selectors.application_actions(application=application, actor=actor),
         "roles": actor.roles_for(application.department_id),

@@ -60,11 +60,11 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='application',
-            index=models.Index(fields=['department', 'name_key'], name='app_dept_name_key', opclasses=['int8_ops', 'varchar_pattern_ops']),
+            index=models.Index(include=('status',), fields=['department', 'name_key'], name='app_dept_name_key', opclasses=['int8_ops', 'varchar_pattern_ops']),
         ),
         migrations.AddIndex(
             model_name='application',
-            index=models.Index(fields=['department', 'kana_key'], name='app_dept_kana_key', opclasses=['int8_ops', 'varchar_pattern_ops']),
+            index=models.Index(include=('status',), fields=['department', 'kana_key'], name='app_dept_kana_key', opclasses=['int8_ops', 'varchar_pattern_ops']),
         ),
         migrations.AddField(
             model_name='statuscount',
