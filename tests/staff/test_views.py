@@ -202,3 +202,13 @@ def test_english_via_i18n(client: Client, handler: Actor) -> None:
     assert "Inbox" in client.get("/staff/").content.decode()
     client.post("/i18n/setlang/", {"language": "ja", "next": "/staff/"})
     assert "受付一覧" in client.get("/staff/").content.decode()
+
+
+@pytest.mark.django_db
+def test_dx_role_sees_no_personal_data(client: Client, procedure: Any, valid_data: dict, make_staff: Any) -> None:
+    make_staff("dx", (Role.DX, None))
+    app = submit(procedure, valid_data)
+    login(client, "dx")
+    page = client.get("/staff/").content.decode()
+    assert "個人情報" in page and app.reception_number not in page
+    assert client.get(f"/staff/applications/{app.pk}/").status_code == 403

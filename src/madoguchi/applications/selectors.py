@@ -27,10 +27,11 @@ def application_scope(*, actor: Actor) -> QuerySet[Application]:
     """Every application the actor may see: their municipality, and their departments only."""
     if actor.municipality is None:
         raise PermissionDeniedError()
-    qs = Application.objects.filter(municipality=actor.municipality)
-    if not actor.sees_whole_municipality:
-        qs = qs.filter(department_id__in=actor.department_ids)
-    return qs
+    if actor.sees_whole_municipality:
+        return Application.objects.filter(municipality=actor.municipality)
+    # department ids come only from the actor's assignments in this municipality (core.scope), so the
+    # department alone scopes the rows and the inbox indexes can answer counts index-only
+    return Application.objects.filter(department_id__in=actor.department_ids)
 
 
 @dataclass
@@ -166,8 +167,8 @@ def _counts_by_status_id(actor: Actor, f: InboxFilters, statuses: list[StatusTyp
             counters = counters.filter(department_id=f.department)
         if f.procedure:
             counters = counters.filter(procedure_id=f.procedure)
-        rows = counters.values("status_id").annotate(total=Sum("n")).order_by()
-        return {r["status_id"]: r["total"] for r in rows}
+        kept = counters.values("status_id").annotate(total=Sum("n")).order_by()
+        return {r["status_id"]: r["total"] for r in kept}
     rows = (
         _filtered(actor, f, statuses, with_status=False)
         .values("status_id")

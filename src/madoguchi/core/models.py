@@ -90,6 +90,12 @@ class StaffAssignment(models.Model):
     def __str__(self) -> str:
         return f"{self.user} {self.get_role_display()} {self.department or self.municipality}"
 
+    def clean(self) -> None:
+        if self.department is not None and self.department.municipality_id != self.municipality_id:
+            raise ValidationError(
+                {"department": "【assignment.department_mismatch】担当課は同じ自治体の課を選んでください。"}
+            )
+
 
 class ClosedDay(models.Model):
     """A municipality-specific closed day (e.g. 市制記念日), on top of 土日・祝日・12/29–1/3."""

@@ -13,7 +13,9 @@ from madoguchi.core.models import Municipality, Role, StaffAssignment
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
 
-WHOLE_MUNICIPALITY_ROLES = {Role.ADMIN.value, Role.DX.value}
+# Roles that read every department's applications. DX推進 is deliberately absent: it steers with
+# aggregate figures (issue 7), never with residents' applications (need-to-know).
+WHOLE_MUNICIPALITY_ROLES = {Role.ADMIN.value, Role.CLERK.value}
 
 
 @dataclass(frozen=True)
@@ -55,11 +57,15 @@ class Actor:
     @property
     def sees_whole_municipality(self) -> bool:
         whole = self.roles_by_department.get(None, frozenset())
-        return bool(whole & (WHOLE_MUNICIPALITY_ROLES | {Role.CLERK.value}))
+        return bool(whole & WHOLE_MUNICIPALITY_ROLES)
 
     @property
     def department_ids(self) -> list[int]:
         return [d for d in self.roles_by_department if d is not None]
+
+    @property
+    def sees_applications(self) -> bool:
+        return self.sees_whole_municipality or bool(self.department_ids)
 
     def can_see_department(self, department_id: int) -> bool:
         return self.sees_whole_municipality or department_id in self.roles_by_department
@@ -69,7 +75,9 @@ def staff_actor(user: AbstractBaseUser | AnonymousUser, *, municipality: Municip
     """Build the Actor for a logged-in staff user. A user with no assignment may do nothing."""
     if not user.is_authenticated:
         raise PermissionDeniedError("ログインしてください。", code="auth.required")
-    assignments = list(StaffAssignment.objects.filter(user_id=user.pk).select_related("municipality"))
+    assignments = list(
+        StaffAssignment.objects.filter(user_id=user.pk).select_related("municipality", "department")
+    )
     if municipality is None:
         municipalities = {a.municipality_id: a.municipality for a in assignments}
         if not municipalities:
@@ -79,7 +87,10 @@ def staff_actor(user: AbstractBaseUser | AnonymousUser, *, municipality: Municip
         municipality = municipalities[min(municipalities)]
     roles: dict[int | None, set[str]] = {}
     for a in assignments:
-        if a.municipality_id == municipality.pk:
+        # a department of another municipality (a mis-set assignment) never widens the scope
+        if a.municipality_id == municipality.pk and (
+            a.department is None or a.department.municipality_id == municipality.pk
+        ):
             roles.setdefault(a.department_id, set()).add(a.role)
     return Actor(
         label=user.get_username(),

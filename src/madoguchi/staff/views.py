@@ -70,6 +70,8 @@ class LoginView(auth_views.LoginView):
 
 @staff_view
 def inbox(request: HttpRequest, actor: Actor) -> HttpResponse:
+    if not actor.sees_applications:
+        return render(request, "staff/no_applications.html", {"actor": actor})
     filters = selectors.InboxFilters.from_querydict(request.GET)
     page = selectors.inbox_page(actor=actor, filters=filters)
     departments = Department.objects.filter(municipality=actor.municipality)
