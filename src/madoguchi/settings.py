@@ -73,6 +73,8 @@ INSTALLED_APPS = [
     "madoguchi.core",
     "madoguchi.catalog",
     "madoguchi.applications",
+    "madoguchi.intake",
+    "madoguchi.handoff",
     "madoguchi.staff",
     "madoguchi.demo",
 ]
