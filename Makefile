@@ -9,6 +9,7 @@ export MADOGUCHI_DATA_DIR ?= $(CURDIR)/var
 .PHONY: install demo serve test test-fast lint typecheck lock assets bench clean
 
 $(BIN)/uv:
+	bash scripts/system-deps.sh demo
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q uv==0.13.8
 
@@ -28,11 +29,11 @@ demo: install
 
 # The full suite against throwaway PostgreSQL + Redis on loopback; browser journeys in Debian chromium.
 test: install
-	bash scripts/system-deps.sh
+	bash scripts/system-deps.sh test
 	@[ -d node_modules/axe-core ] || npm ci --no-audit --no-fund --silent
 	@dir=$$(mktemp -d /tmp/madoguchi-test.XXXXXX); \
 	trap "bash scripts/test-services.sh stop $$dir" EXIT; \
-	eval "$$(bash scripts/test-services.sh start $$dir)" && \
+	env=$$(bash scripts/test-services.sh start $$dir) && eval "$$env" && \
 	MADOGUCHI_ENV=test $(BIN)/madoguchi makemigrations --check --dry-run -v 0 && \
 	MADOGUCHI_ENV=test MADOGUCHI_DATA_DIR=$$dir/data $(BIN)/pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 

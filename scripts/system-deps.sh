@@ -1,14 +1,22 @@
 #!/usr/bin/env bash
-# Installs the Debian packages `make test` needs when they are missing: PostgreSQL 15, Redis,
-# Chromium (for Playwright, never a downloaded browser), CJK fonts, Node.js/npm (axe-core).
+# Installs the Debian packages that are missing.
+#   scripts/system-deps.sh demo  -> Python 3.11 with venv (all `make demo` needs)
+#   scripts/system-deps.sh test  -> that, plus PostgreSQL 15, Redis, Chromium (for Playwright, never a
+#                                   downloaded browser), CJK fonts, Node.js/npm (axe-core)
 set -euo pipefail
+what=${1:-test}
 need=()
-command -v python3.11 >/dev/null || need+=(python3.11 python3.11-venv)
+command -v python3.11 >/dev/null || need+=(python3.11)
+python3.11 -c 'import ensurepip' >/dev/null 2>&1 || need+=(python3.11-venv)
+if [ "$what" = "demo" ]; then
+  :
+else
 [ -x /usr/lib/postgresql/15/bin/initdb ] || need+=(postgresql-15)
 command -v redis-server >/dev/null || need+=(redis-server)
 command -v chromium >/dev/null || need+=(chromium)
 ls /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc >/dev/null 2>&1 || need+=(fonts-noto-cjk)
 command -v npm >/dev/null || need+=(nodejs npm)
+fi
 if [ ${#need[@]} -eq 0 ]; then exit 0; fi
 echo "installing: ${need[*]}"
 SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"

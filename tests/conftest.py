@@ -29,6 +29,17 @@ hypothesis_settings.register_profile(
 )
 hypothesis_settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """`make test` (and CI) must run on PostgreSQL: never pass silently on the SQLite fallback."""
+    from django.conf import settings
+
+    if os.environ.get("CI") and not settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
+        raise pytest.UsageError(
+            "CI runs the suite on PostgreSQL: DATABASE_URL is not set (test services failed?)"
+        )
+
+
 SIMPLE_FORM: dict[str, Any] = {
     "title": "テスト申請書",
     "sections": [
@@ -64,7 +75,10 @@ SIMPLE_FORM: dict[str, Any] = {
                     "label": "児童",
                     "min_items": 0,
                     "max_items": 5,
-                    "fields": [{"id": "child_name", "type": "text", "label": "児童氏名", "required": True}],
+                    "fields": [
+                        {"id": "child_name", "type": "text", "label": "児童氏名", "required": True},
+                        {"id": "child_mynumber", "type": "mynumber", "label": "児童の個人番号"},
+                    ],
                 },
             ],
         },

@@ -150,7 +150,10 @@ CELERY_TASK_ROUTES = {
     "madoguchi.ocr.*": {"queue": "ocr"},
     "madoguchi.nursery.*": {"queue": "matching"},
 }
-CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
+    # re-queue stuck hand-off jobs, give up after the retry limit, create jobs missed at 承認/完了
+    "handoff-sweep": {"task": "madoguchi.handoff.sweep", "schedule": 300.0, "kwargs": {"stuck_minutes": 30}},
+}
 
 AUTH_PASSWORD_VALIDATORS = (
     [

@@ -4,6 +4,7 @@ from django.views.generic import RedirectView
 
 from madoguchi.api.v1 import api as api_v1
 from madoguchi.core.views import healthz
+from madoguchi.handoff.api import api as handoff_api
 
 admin.site.site_header = "Madoguchi 管理"
 admin.site.site_title = "Madoguchi 管理"
@@ -11,8 +12,11 @@ admin.site.site_title = "Madoguchi 管理"
 urlpatterns = [
     path("", RedirectView.as_view(url="/staff/", permanent=False)),
     path("healthz", healthz, name="healthz"),
+    path("staff/intake/", include("madoguchi.intake.urls")),
     path("staff/", include("madoguchi.staff.urls")),
     path("api/v1/", api_v1.urls),
+    path("api/handoff/v1/", handoff_api.urls),
+    path("staff/handoff/", include("madoguchi.handoff.urls")),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
 ]

@@ -341,3 +341,82 @@ def test_audit_tampering_is_detected(procedure: Any, valid_data: dict, handler: 
     AuditEvent.objects.filter(pk=victim.pk).update(actor="someone-else")
     result = audit_verify()
     assert not result.ok and result.broken_at == victim.seq
+
+
+@pytest.mark.django_db
+def test_sent_back_approval_starts_again_at_step_one(
+    municipality: Any, valid_data: dict, handler: Actor, approver: Actor, make_staff: Any
+) -> None:
+    from madoguchi.catalog.services import procedure_upsert
+    from tests.conftest import SIMPLE_FORM
+
+    proc = procedure_upsert(
+        municipality=municipality,
+        spec={
+            "procedure_id": "two-step-b",
+            "name": "二段決裁",
+            "department": "kosodate",
+            "approval_chain": ["approver", "admin"],
+            "standard_days": 5,
+            "form": SIMPLE_FORM,
+        },
+    )
+    chief = make_staff("kacho", (Role.ADMIN, None))
+    app = submit(proc, valid_data)
+    app = services.application_transition(application=app, to="reviewing", actor=handler)
+    app = services.application_transition(application=app, to="pending_approval", actor=handler)
+    app = services.application_approve(application=app, actor=approver)
+    assert app.approval_step == 1
+    app = services.application_transition(application=app, to="reviewing", actor=approver, reason="添付不足")
+    app = services.application_transition(application=app, to="pending_approval", actor=handler)
+    assert app.approval_step == 0
+    with pytest.raises(PermissionDeniedError):  # step 1 (決裁者) cannot be skipped in the new round
+        services.application_approve(application=app, actor=chief)
+
+
+@pytest.mark.django_db
+def test_resubmission_keeps_nested_mynumbers(procedure: Any, valid_data: dict, handler: Actor) -> None:
+    from madoguchi.catalog.schema import parse_definition, strip_secrets
+
+    data = valid_data | {"children": [{"child_name": "山田 花子", "child_mynumber": "123456789018"}]}
+    app = submit(procedure, data)
+    app = services.application_request_correction(
+        application=app, actor=handler, fields=["name_kana"], reason="カナ"
+    )
+    resubmitted = strip_secrets(
+        parse_definition(app.form_version.definition), app.data
+    )  # what a portal sends
+    resubmitted["name_kana"] = "ヤマダ イチロウ"
+    app = services.application_resubmit(application=app, actor=Actor.resident("r1"), data=resubmitted)
+    assert app.data["children"][0]["child_mynumber"]["masked"].endswith("9018")
+    assert "$enc" in app.data["mynumber"]
+    event = app.events.get(kind="resubmitted")
+    assert event.detail["changed"] == ["name_kana"]  # re-encryption is not a change
+
+
+@pytest.mark.django_db
+def test_staff_withdrawal_needs_reason_residents_do_not(
+    procedure: Any, valid_data: dict, handler: Actor
+) -> None:
+    app = submit(procedure, valid_data)
+    with pytest.raises(ValidationFailed):
+        services.application_act(application=app, to="withdrawn", actor=handler, reason="")
+    app = services.application_act(application=app, to="withdrawn", actor=handler, reason="電話で申出")
+    assert app.status.code == "withdrawn" and not app.is_open
+
+
+@pytest.mark.django_db
+def test_dx_assigned_to_a_department_still_sees_nothing(
+    procedure: Any, valid_data: dict, make_staff: Any
+) -> None:
+    from django.core.exceptions import ValidationError
+
+    from madoguchi.core.models import StaffAssignment
+
+    dx = make_staff("dx2", (Role.DX, "kosodate"))
+    assert not dx.sees_applications
+    app = submit(procedure, valid_data)
+    with pytest.raises(PermissionDeniedError):
+        services.application_transition(application=app, to="reviewing", actor=dx)
+    with pytest.raises(ValidationError):
+        StaffAssignment.objects.get(user__username="dx2").full_clean()

@@ -208,10 +208,68 @@ def test_english_via_i18n(client: Client, handler: Actor) -> None:
 
 
 @pytest.mark.django_db
-def test_dx_role_sees_no_personal_data(client: Client, procedure: Any, valid_data: dict, make_staff: Any) -> None:
+def test_dx_role_sees_no_personal_data(
+    client: Client, procedure: Any, valid_data: dict, make_staff: Any
+) -> None:
     make_staff("dx", (Role.DX, None))
     app = submit(procedure, valid_data)
     login(client, "dx")
     page = client.get("/staff/").content.decode()
     assert "個人情報" in page and app.reception_number not in page
     assert client.get(f"/staff/applications/{app.pk}/").status_code == 403
+
+
+@pytest.mark.django_db
+def test_withdrawal_recorded_from_the_page(
+    client: Client, procedure: Any, valid_data: dict, handler: Actor
+) -> None:
+    app = submit(procedure, valid_data)
+    login(client, "kosodate")
+    response = client.post(
+        f"/staff/applications/{app.pk}/transition/",
+        {"to": "withdrawn", "reason": "窓口で申出", "version": 1},
+        follow=True,
+    )
+    assert "取下げ" in response.content.decode()
+    app.refresh_from_db()
+    assert app.status.code == "withdrawn"
+
+
+@pytest.mark.django_db
+def test_refusal_never_redirects_to_another_site(
+    client: Client, procedure: Any, valid_data: dict, handler: Actor
+) -> None:
+    app = submit(procedure, valid_data)
+    login(client, "kosodate")
+    response = client.post(
+        f"/staff/applications/{app.pk}/transition/",
+        {"to": "completed", "version": 1},
+        HTTP_REFERER="https://evil.example/phish",
+    )
+    assert response.status_code == 302 and response["Location"] == "/staff/"
+
+
+@pytest.mark.django_db
+def test_csv_defuses_formulas_and_audit_hides_search(
+    client: Client, procedure: Any, valid_data: dict, handler: Actor
+) -> None:
+    submit(procedure, valid_data | {"name": '=HYPERLINK("x")'})
+    login(client, "kosodate")
+    text = b"".join(client.get("/staff/export.csv", {"status": "all"}).streaming_content).decode("utf-8-sig")
+    assert "'=HYPERLINK" in text
+    b"".join(client.get("/staff/export.csv", {"status": "all", "q": "山田"}).streaming_content)
+    audit = AuditEvent.objects.filter(action="application.export_csv").order_by("-seq").first()
+    assert audit is not None and "山田" not in str(audit.detail)
+
+
+@pytest.mark.django_db
+def test_mynumber_reveal_refusal_is_a_fragment(
+    client: Client, procedure: Any, valid_data: dict, handler: Actor
+) -> None:
+    app = submit(procedure, valid_data)
+    login(client, "kosodate")
+    response = client.post(
+        f"/staff/applications/{app.pk}/mynumber/", {"path": "children[9].x"}, HTTP_HX_REQUEST="true"
+    )
+    assert response.status_code == 200 and "mynumber.not_found" in response.content.decode()
+    assert "<html" not in response.content.decode()

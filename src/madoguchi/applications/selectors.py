@@ -13,12 +13,14 @@ from django.db.models import Count, F, Q, QuerySet, Sum
 from django.utils import timezone
 
 from madoguchi.applications.models import Application, ApplicationEvent, Attachment, StatusCount
-from madoguchi.applications.services import closed_days
-from madoguchi.catalog.models import StatusType, Transition
+from madoguchi.applications.services import ASSIGN_ROLES, REVEAL_ROLES
+from madoguchi.catalog.models import Procedure, StatusType, Transition
 from madoguchi.core.errors import PermissionDeniedError
 from madoguchi.core.jp.business_days import add_business_days
 from madoguchi.core.jp.normalize import search_key
+from madoguchi.core.models import Department
 from madoguchi.core.scope import Actor
+from madoguchi.core.selectors import closed_days
 
 PAGE_SIZE = 50
 
@@ -257,11 +259,44 @@ def application_actions(*, application: Application, actor: Actor) -> list[Trans
     return [t for t in candidates if t.allows(set(roles)) and t.to_status.code != "resubmitted"]
 
 
-def status_choices(*, actor: Actor) -> list[tuple[str, str]]:
+@dataclass
+class InboxOptions:
+    """The choices of the inbox filter form, limited to what the actor may see."""
+
+    departments: list[Department]
+    procedures: list[Procedure]
+    statuses: list[tuple[str, str]]
+
+
+def inbox_options(*, actor: Actor) -> InboxOptions:
+    departments = Department.objects.filter(municipality=actor.municipality).order_by("code")
+    if not actor.sees_whole_municipality:
+        departments = departments.filter(id__in=actor.department_ids)
+    procedures = Procedure.objects.filter(department__in=departments).only("id", "name").order_by("name")
     seen: dict[str, str] = {}
-    for code, name in StatusType.objects.order_by("order").values_list("code", "name"):
-        seen.setdefault(code, name)
-    return list(seen.items())
+    for status in sorted(_statuses(), key=lambda s: s.order):
+        seen.setdefault(status.code, status.name)
+    return InboxOptions(
+        departments=list(departments), procedures=list(procedures), statuses=list(seen.items())
+    )
+
+
+@dataclass(frozen=True)
+class ApplicationPermissions:
+    """What the actor may do on one application, for the page to show only those controls."""
+
+    can_assign: bool
+    can_reveal_mynumber: bool
+    can_comment: bool
+
+
+def application_permissions(*, application: Application, actor: Actor) -> ApplicationPermissions:
+    roles = actor.roles_for(application.department_id)
+    return ApplicationPermissions(
+        can_assign=bool(roles & ASSIGN_ROLES),
+        can_reveal_mynumber=bool(roles & REVEAL_ROLES),
+        can_comment=bool(roles),
+    )
 
 
 EXPORT_COLUMNS = [

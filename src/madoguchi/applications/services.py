@@ -3,7 +3,7 @@ row and audit row written in that same transaction (STYLE.md)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from typing import Any
 
@@ -22,7 +22,7 @@ from madoguchi.applications.models import (
     StatusCount,
 )
 from madoguchi.catalog.models import Procedure, StatusType, Transition
-from madoguchi.catalog.schema import parse_definition, validate_submission
+from madoguchi.catalog.schema import iter_files, parse_definition, validate_submission
 from madoguchi.catalog.workflows import DEDICATED
 from madoguchi.core.audit import audit_record
 from madoguchi.core.errors import (
@@ -35,17 +35,18 @@ from madoguchi.core.errors import (
 from madoguchi.core.jp.business_days import add_business_days, business_days_between
 from madoguchi.core.jp.normalize import search_key
 from madoguchi.core.jp.wareki import era_year_code
-from madoguchi.core.models import ClosedDay, Municipality, Resident
+from madoguchi.core.models import Resident
 from madoguchi.core.scope import Actor
+from madoguchi.core.selectors import closed_days
+
+# Who may assign a case worker, and who may reveal a 個人番号 (always audited).
+ASSIGN_ROLES = frozenset({"handler", "approver", "admin"})
+REVEAL_ROLES = frozenset({"handler", "approver", "admin", "clerk"})
 
 
 # ---------------------------------------------------------------- helpers
 def fiscal_year_start(d: date) -> date:
     return date(d.year if d.month >= 4 else d.year - 1, 4, 1)
-
-
-def closed_days(municipality: Municipality) -> frozenset[date]:
-    return frozenset(ClosedDay.objects.filter(municipality=municipality).values_list("date", flat=True))
 
 
 def _next_reception_number(*, procedure: Procedure, at: datetime) -> str:
@@ -58,18 +59,6 @@ def _next_reception_number(*, procedure: Procedure, at: datetime) -> str:
     seq.last += 1
     seq.save(update_fields=["last"])
     return f"{prefix}-{seq.last:06d}"
-
-
-def _iter_file_refs(value: Any, path: str = "") -> Iterator[tuple[str, dict[str, Any]]]:
-    if isinstance(value, dict):
-        if "sha256" in value and "filename" in value:
-            yield path, value
-            return
-        for key, sub in value.items():
-            yield from _iter_file_refs(sub, f"{path}.{key}" if path else key)
-    elif isinstance(value, list):
-        for i, sub in enumerate(value):
-            yield from _iter_file_refs(sub, f"{path}[{i}]")
 
 
 def _applicant_names(
@@ -218,6 +207,9 @@ def _apply(
     previous = application.status
     application.status = transition.to_status
     application.is_open = not transition.to_status.is_terminal
+    if transition.to_status.code == "pending_approval":  # every round of 決裁 starts at step 1
+        application.approval_step = 0
+        extra_fields = [*extra_fields, "approval_step"]
     application.version += 1
     application.save(update_fields=["status", "is_open", "version", "updated_at", *extra_fields])
     # counters are locked in status-id order, so two opposite transitions can never deadlock
@@ -279,7 +271,7 @@ def application_submit(
             code="form.invalid",
             details=result.errors,
         )
-    refs = list(_iter_file_refs(result.cleaned))
+    refs = list(iter_files(definition, result.cleaned))
     known = set(
         Blob.objects.filter(sha256__in=[r["sha256"] for _, r in refs]).values_list("sha256", flat=True)
     )
@@ -423,7 +415,7 @@ def application_resubmit(
     changed = sorted(
         k
         for k in set(result.cleaned) | set(application.data)
-        if result.cleaned.get(k) != application.data.get(k)
+        if _comparable(result.cleaned.get(k)) != _comparable(application.data.get(k))
     )
     application.data = result.cleaned
     application.correction_fields = []
@@ -440,15 +432,39 @@ def application_resubmit(
 
 
 def _carry_secrets(definition: Any, stored: Mapping[str, Any], data: Mapping[str, Any]) -> dict[str, Any]:
-    """A 個人番号 the applicant did not re-enter keeps its stored value (the portal never shows it)."""
+    """A 個人番号 the applicant did not re-enter keeps its stored value (the portal never shows it).
+
+    Walks repeating groups item by item, so a child's or guardian's number survives a 再提出 too.
+    """
     from madoguchi.core.crypto import decrypt
 
-    merged = dict(data)
-    for _, f in definition.top_level_fields():
-        old = stored.get(f.id)
-        if f.type == "mynumber" and f.id not in merged and isinstance(old, dict) and "$enc" in old:
-            merged[f.id] = decrypt(old["$enc"])
-    return merged
+    def carry(fields: Any, old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
+        merged = dict(new)
+        for f in fields:
+            before = old.get(f.id)
+            if f.type == "mynumber" and f.id not in merged and isinstance(before, dict) and "$enc" in before:
+                merged[f.id] = decrypt(before["$enc"])
+            elif f.type == "group" and isinstance(before, list) and isinstance(merged.get(f.id), list):
+                merged[f.id] = [
+                    carry(f.fields, before[i], item)
+                    if i < len(before) and isinstance(item, Mapping)
+                    else item
+                    for i, item in enumerate(merged[f.id])
+                ]
+        return merged
+
+    return carry([f for _, f in definition.top_level_fields()], stored, data)
+
+
+def _comparable(value: Any) -> Any:
+    """Stored values with each encrypted 個人番号 replaced by its mask (tokens differ on every encryption)."""
+    if isinstance(value, dict):
+        if "$enc" in value:
+            return value.get("masked")
+        return {k: _comparable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_comparable(v) for v in value]
+    return value
 
 
 @transaction.atomic
@@ -463,7 +479,8 @@ def application_withdraw(
         application,
         transition=transition,
         actor=effective,
-        reason=reason or "申請者による取下げ",
+        # the applicant's own withdrawal needs no reason; staff recording one must give it
+        reason=reason or ("申請者による取下げ" if actor.is_resident else ""),
         at=timezone.now(),
         kind=EventKind.WITHDRAWN,
     )
@@ -539,13 +556,30 @@ def application_approve(
     )
 
 
+def application_act(
+    *, application: Application, to: str, actor: Actor, reason: str = "", expected_version: int | None = None
+) -> Application:
+    """One staff action button: the generic transition, or the dedicated service its target needs."""
+    if to == "approved":
+        return application_approve(
+            application=application, actor=actor, comment=reason, expected_version=expected_version
+        )
+    if to == "withdrawn":
+        return application_withdraw(
+            application=application, actor=actor, reason=reason, expected_version=expected_version
+        )
+    return application_transition(
+        application=application, to=to, actor=actor, reason=reason, expected_version=expected_version
+    )
+
+
 @transaction.atomic
 def application_assign(
     *, application: Application, assignee: Any, actor: Actor, expected_version: int | None = None
 ) -> Application:
     application = _lock(application, expected_version)
     roles = _require_staff_scope(application, actor)
-    if not roles & {"handler", "approver", "admin"}:
+    if not roles & ASSIGN_ROLES:
         raise PermissionDeniedError("担当者を設定する権限がありません。", code="permission.role")
     application.assignee = assignee
     application.version += 1
@@ -576,15 +610,20 @@ def application_reveal_mynumber(*, application: Application, actor: Actor, path:
     from madoguchi.core.crypto import decrypt
 
     roles = _require_staff_scope(application, actor)
-    if not roles & {"handler", "approver", "admin", "clerk"}:
+    if not roles & REVEAL_ROLES:
         raise PermissionDeniedError()
     value: Any = application.data
-    for part in path.replace("]", "").replace("[", ".").split("."):
-        if part == "":
-            continue
-        value = value[int(part)] if isinstance(value, list) else (value or {}).get(part)
+    try:
+        for part in path.replace("]", "").replace("[", ".").split("."):
+            if part == "":
+                continue
+            value = value[int(part)] if isinstance(value, list) else (value or {}).get(part)
+    except (ValueError, IndexError, AttributeError, TypeError):
+        value = None
     if not isinstance(value, dict) or "$enc" not in value:
         raise MadoguchiError("この項目に個人番号はありません。", code="mynumber.not_found")
+    if not actor.is_staff:
+        raise PermissionDeniedError()
     _audit(application, actor=actor, action="mynumber.view", detail={"field": path})
     return decrypt(value["$enc"])
 
@@ -597,9 +636,17 @@ def _role_label(code: str) -> str:
 
 @transaction.atomic
 def application_export_record(*, actor: Actor, filters: dict[str, Any], encoding: str) -> None:
-    """Audit a bulk export of applicant names before it streams (personal data leaving the screen)."""
+    """Audit a bulk export of applicant names before it streams (personal data leaving the screen).
+
+    A search text may be a resident's name: the permanent audit chain keeps only its keyed hash.
+    """
+    from madoguchi.core.crypto import blind_index
+
     if actor.municipality is None:
         raise PermissionDeniedError()
+    filters = dict(filters)
+    if filters.get("q"):
+        filters["q"] = "hmac:" + blind_index(str(filters["q"]))[:16]
     audit_record(
         actor=actor.label,
         action="application.export_csv",

@@ -90,7 +90,9 @@ def audit_record(
     )
     head.seq, head.hash = seq, digest
     head.save(update_fields=["seq", "hash"])
-    logger.info(action, extra={"audit": payload | {"hash": digest}})
+    # the log line is written only if the change (and this row) commits
+    line = payload | {"hash": digest}
+    transaction.on_commit(lambda: logger.info(action, extra={"audit": line}))
     return event
 
 

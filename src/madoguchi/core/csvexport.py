@@ -23,6 +23,14 @@ def _encode_cp932(text: str) -> bytes:
     return bytes(out)
 
 
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠")
+
+
+def excel_safe(value: str) -> str:
+    """Defuse a cell Excel would run as a formula (CSV injection): prefix it with an apostrophe."""
+    return "'" + value if value.startswith(FORMULA_START) else value
+
+
 def csv_stream(
     header: list[str], rows: Iterable[list[str]], *, encoding: str = "utf-8-sig"
 ) -> Iterator[bytes]:
@@ -43,7 +51,7 @@ def csv_stream(
     writer.writerow(header)
     yield flush()
     for i, row in enumerate(rows, 1):
-        writer.writerow(row)
+        writer.writerow([excel_safe(str(cell)) for cell in row])
         if i % 500 == 0:
             yield flush()
     yield flush()

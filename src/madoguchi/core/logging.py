@@ -31,7 +31,7 @@ class JsonFormatter(logging.Formatter):
         }
         extra = getattr(record, "audit", None)
         if isinstance(extra, dict):
-            payload["audit"] = extra
+            payload["audit"] = json.loads(redact(json.dumps(extra, ensure_ascii=False, default=str)))
         if record.exc_info:
             payload["exc"] = redact(self.formatException(record.exc_info))
         return json.dumps(payload, ensure_ascii=False, default=str)

@@ -91,6 +91,10 @@ class StaffAssignment(models.Model):
         return f"{self.user} {self.get_role_display()} {self.department or self.municipality}"
 
     def clean(self) -> None:
+        if self.role == Role.DX and self.department_id is not None:
+            raise ValidationError(
+                {"department": "【assignment.dx_department】DX推進の役割は課を指定せずに設定してください。"}
+            )
         if self.department is not None and self.department.municipality_id != self.municipality_id:
             raise ValidationError(
                 {"department": "【assignment.department_mismatch】担当課は同じ自治体の課を選んでください。"}

@@ -88,6 +88,8 @@ def staff_actor(user: AbstractBaseUser | AnonymousUser, *, municipality: Municip
     roles: dict[int | None, set[str]] = {}
     for a in assignments:
         # a department of another municipality (a mis-set assignment) never widens the scope
+        if a.role == Role.DX and a.department_id is not None:
+            continue  # DX推進 works with aggregates only: a department never opens applications to it
         if a.municipality_id == municipality.pk and (
             a.department is None or a.department.municipality_id == municipality.pk
         ):

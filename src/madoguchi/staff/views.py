@@ -16,19 +16,18 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import urlencode
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.http import require_POST
 
 from madoguchi.applications import selectors, services
 from madoguchi.applications.models import Channel
 from madoguchi.applications.storage import blob_path
-from madoguchi.catalog.models import Procedure
 from madoguchi.catalog.schema import display_rows, parse_definition, walk_fields
 from madoguchi.core.csvexport import ENCODINGS, csv_stream
 from madoguchi.core.errors import MadoguchiError, PermissionDeniedError
-from madoguchi.core.models import Department
 from madoguchi.core.scope import Actor, staff_actor
 from madoguchi.demo.services import DEMO_ACCOUNTS, DEMO_PASSWORD
+from madoguchi.handoff.selectors import handoff_jobs_for
 
 View = Callable[..., HttpResponseBase]
 
@@ -45,15 +44,25 @@ def staff_view(view: Callable[..., HttpResponseBase]) -> View:
             return render(request, "staff/error.html", {"error": exc}, status=403)
         try:
             return view(request, actor, *args, **kwargs)
-        except PermissionDeniedError as exc:
-            if request.method == "GET":
+        except MadoguchiError as exc:
+            if getattr(request, "htmx", False):  # a fragment request gets a fragment, not a page
+                return render(request, "staff/_error_fragment.html", {"error": exc}, status=200)
+            if request.method == "GET" and isinstance(exc, PermissionDeniedError):
                 return render(request, "staff/error.html", {"error": exc, "actor": actor}, status=403)
             messages.error(request, str(exc))
-        except MadoguchiError as exc:
-            messages.error(request, str(exc))
-        return redirect(request.headers.get("Referer") or reverse("staff:inbox"))
+        return redirect(_safe_back(request))
 
     return wrapper
+
+
+def _safe_back(request: HttpRequest) -> str:
+    """Where to return after a refused action: the referring page of this site, never another site."""
+    referer = request.headers.get("Referer", "")
+    if referer and url_has_allowed_host_and_scheme(
+        referer, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return referer
+    return reverse("staff:inbox")
 
 
 class LoginView(auth_views.LoginView):
@@ -73,23 +82,19 @@ def inbox(request: HttpRequest, actor: Actor) -> HttpResponse:
     if not actor.sees_applications:
         return render(request, "staff/no_applications.html", {"actor": actor})
     filters = selectors.InboxFilters.from_querydict(request.GET)
-    page = selectors.inbox_page(actor=actor, filters=filters)
-    departments = Department.objects.filter(municipality=actor.municipality)
-    if not actor.sees_whole_municipality:
-        departments = departments.filter(id__in=actor.department_ids)
-    procedures = Procedure.objects.filter(department__in=departments).only("id", "name").order_by("name")
+    partial = getattr(request, "htmx", False)
     params = {k: str(v) for k, v in request.GET.items() if k != "page" and v}
-    context = {
+    context: dict[str, Any] = {
         "actor": actor,
-        "page": page,
+        "page": selectors.inbox_page(actor=actor, filters=filters),
         "filters": filters,
-        "procedures": procedures,
-        "departments": departments,
-        "channels": Channel.choices,
-        "statuses": selectors.status_choices(actor=actor),
         "query": urlencode(params),
+        # the status chips keep every other filter (a search stays a search)
+        "chip_query": urlencode({k: v for k, v in params.items() if k != "status"}),
     }
-    template = "staff/_inbox_results.html" if getattr(request, "htmx", False) else "staff/inbox.html"
+    if not partial:  # the filter form's choices are only needed for the whole page
+        context |= dataclasses.asdict(selectors.inbox_options(actor=actor)) | {"channels": Channel.choices}
+    template = "staff/_inbox_results.html" if partial else "staff/inbox.html"
     return render(request, template, context)
 
 
@@ -130,7 +135,8 @@ def _detail_context(actor: Actor, pk: int) -> dict[str, Any]:
         "timeline": timeline,
         "attachments": selectors.application_attachments(application=application),
         "actions": selectors.application_actions(application=application, actor=actor),
-        "roles": actor.roles_for(application.department_id),
+        "permissions": selectors.application_permissions(application=application, actor=actor),
+        "handoff_jobs": handoff_jobs_for(application=application),
     }
 
 
@@ -149,22 +155,18 @@ def _version(request: HttpRequest) -> int | None:
 def transition(request: HttpRequest, actor: Actor, pk: int) -> HttpResponse:
     application = selectors.application_detail(actor=actor, pk=pk)
     to = request.POST.get("to", "")
-    if to == "approved":
-        services.application_approve(
-            application=application,
-            actor=actor,
-            comment=request.POST.get("reason", ""),
-            expected_version=_version(request),
-        )
+    application = services.application_act(
+        application=application,
+        to=to,
+        actor=actor,
+        reason=request.POST.get("reason", ""),
+        expected_version=_version(request),
+    )
+    if to == "approved" and application.status.code != "approved":
+        messages.success(request, f"{application.reception_number} の決裁 (途中の段) を記録しました。")
+    elif to == "approved":
         messages.success(request, f"{application.reception_number} を決裁しました。")
     else:
-        application = services.application_transition(
-            application=application,
-            to=to,
-            actor=actor,
-            reason=request.POST.get("reason", ""),
-            expected_version=_version(request),
-        )
         messages.success(
             request, f"{application.reception_number} を「{application.status.name}」にしました。"
         )

@@ -30,5 +30,8 @@ class Command(BaseCommand):
             "4",
             "--access-logfile",
             "-",
+            # path only: query strings (a searched name) and referers never reach the access log
+            "--access-logformat",
+            '%(h)s %(t)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms',
         ]
         os.execv(gunicorn, argv)  # noqa: S606 - replaces this process with gunicorn, fixed argv
