@@ -92,7 +92,7 @@ class TestToken:
         assert post_token(client, a).status_code == 200
         replay = post_token(client, a)
         assert replay.status_code == 401 and replay.json()["code"] == "handoff.auth.replayed"
-        wrong = post_token(client, assertion(registered[0], "not-the-secret"))
+        wrong = post_token(client, assertion(registered[0], "not-the-secret-but-long-enough-for-hs256-ok"))
         assert wrong.json()["code"] == "handoff.auth.signature"
         none_alg = jwt.encode({"iss": registered[0]}, None, algorithm="none")
         assert post_token(client, none_alg).json()["code"] == "handoff.auth.alg"

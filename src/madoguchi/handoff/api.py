@@ -12,7 +12,7 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
-from ninja import Form, NinjaAPI, Query, Schema
+from ninja import Form, NinjaAPI, Query, Schema, Status
 from ninja.security import HttpBearer
 
 from madoguchi.core.errors import MadoguchiError
@@ -124,8 +124,10 @@ def token(request: HttpRequest, body: Form[TokenIn]) -> Any:
         )
     except services.HandoffAuthError as exc:
         status = 401 if exc.oauth_error == "invalid_client" else 400
-        return status, {"error": exc.oauth_error, "error_description": exc.message, "code": exc.code}
-    return 200, {"access_token": issued.access_token, "token_type": "Bearer", "expires_in": issued.expires_in}
+        return Status(status, {"error": exc.oauth_error, "error_description": exc.message, "code": exc.code})
+    return Status(
+        200, {"access_token": issued.access_token, "token_type": "Bearer", "expires_in": issued.expires_in}
+    )
 
 
 @api.get("/items", response={200: ItemsOut, 400: Error}, tags=["取込"])
