@@ -30,6 +30,22 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 PDF = b"%PDF-1.4\n%test\n" + b"0" * 100
 
 
+def _two_step_procedure(municipality: Any) -> Any:
+    """A 子育て procedure whose 決裁 needs a 決裁者 and then a 管理者."""
+    from madoguchi.catalog.services import procedure_upsert
+    from tests.conftest import SIMPLE_FORM
+
+    spec = {
+        "procedure_id": "two-step",
+        "name": "二段決裁",
+        "department": "kosodate",
+        "approval_chain": ["approver", "admin"],
+        "standard_days": 5,
+        "form": SIMPLE_FORM,
+    }
+    return procedure_upsert(municipality=municipality, spec=spec)
+
+
 def submit(procedure: Any, data: dict[str, Any], **kw: Any) -> Application:
     return services.application_submit(
         procedure=procedure,
@@ -217,20 +233,7 @@ class TestWorkflow:
     def test_two_step_approval_chain(
         self, municipality: Any, valid_data: dict, handler: Actor, approver: Actor, make_staff: Any
     ) -> None:
-        from madoguchi.catalog.services import procedure_upsert
-        from tests.conftest import SIMPLE_FORM
-
-        proc = procedure_upsert(
-            municipality=municipality,
-            spec={
-                "procedure_id": "two-step",
-                "name": "二段決裁",
-                "department": "kosodate",
-                "approval_chain": ["approver", "admin"],
-                "standard_days": 5,
-                "form": SIMPLE_FORM,
-            },
-        )
+        proc = _two_step_procedure(municipality)
         chief = make_staff("kacho", (Role.ADMIN, None))
         app = submit(proc, valid_data)
         app = services.application_transition(application=app, to="reviewing", actor=handler)
@@ -347,20 +350,7 @@ def test_audit_tampering_is_detected(procedure: Any, valid_data: dict, handler: 
 def test_sent_back_approval_starts_again_at_step_one(
     municipality: Any, valid_data: dict, handler: Actor, approver: Actor, make_staff: Any
 ) -> None:
-    from madoguchi.catalog.services import procedure_upsert
-    from tests.conftest import SIMPLE_FORM
-
-    proc = procedure_upsert(
-        municipality=municipality,
-        spec={
-            "procedure_id": "two-step-b",
-            "name": "二段決裁",
-            "department": "kosodate",
-            "approval_chain": ["approver", "admin"],
-            "standard_days": 5,
-            "form": SIMPLE_FORM,
-        },
-    )
+    proc = _two_step_procedure(municipality)
     chief = make_staff("kacho", (Role.ADMIN, None))
     app = submit(proc, valid_data)
     app = services.application_transition(application=app, to="reviewing", actor=handler)
