@@ -12,8 +12,8 @@ Steps (reusing bench/inbox.py's scratch database, world and COPY loader):
       - ``copy``  — the baseline: ``COPY (SELECT <the same columns> ... ORDER BY job id) TO STDOUT
                     (FORMAT csv)`` written to a file, nothing else;
       - ``fixed`` — ``handoff_batch_request`` + ``handoff_batch_build``: claim the jobs, stream fixed-length
-                    cp932 records (byte-accurate padding) with header and trailer (count + SHA-256), mark
-                    the jobs 出力済, audit — the whole service, end to end;
+                    cp932 records (byte-accurate padding) with header and trailer (count + SHA-256), record
+                    the batch's job id range (出力済 is derived from it), audit — the whole service, end to end;
       - ``csv``   — the same with the CSV layout (cp932);
  4. a table (seconds, rows/s, MB written, peak RSS per export and size), the ratio export/COPY speed,
     the RSS growth from the small to the full size, a ``BENCH_JSON {...}`` line and a verdict.
@@ -103,7 +103,7 @@ def child(kind: str, out: str) -> None:
                     fh.write(chunk)
         rows = HandoffJob.objects.filter(target=target).count()
     else:
-        # phase split: the claim (one UPDATE of every job) ends when the COPY stream starts
+        # phase split: the claim (high-water mark, re-sent jobs, count) ends when the COPY stream starts
         original = layout._copy_chunks
 
         def timed(*a: Any, **k: Any) -> Any:
@@ -185,8 +185,8 @@ def load(world: World, target: Any, bench_url: str, n: int, seed: int) -> float:
         # bench keys: md5-derived UUIDs (the service derives uuid5 keys; same shape and length)
         conn.execute(
             "INSERT INTO handoff_handoffjob (application_id, target_id, method, idempotency_key, state, attempts, "
-            "last_error, created_at) SELECT id, %s, 'bulk', md5('bench/' || reception_number)::uuid::text, "
-            "'pending', 0, '', now() FROM applications_application ORDER BY id",
+            "last_error, requeued, created_at) SELECT id, %s, 'bulk', md5('bench/' || reception_number)::uuid::text, "
+            "'pending', 0, '', false, now() FROM applications_application ORDER BY id",
             (target.pk,),
         )
         conn.execute("VACUUM (ANALYZE) handoff_handoffjob")

@@ -32,11 +32,12 @@ def _setup(data_dir: str, trust: str) -> None:
 def _worker(args: tuple[list[str], str, str]) -> dict[str, int]:
     paths, data_dir, trust = args
     _setup(data_dir, trust)
-    from madoguchi.intake.services import package_import_path
+    from madoguchi.intake.services import ImportCache, package_import_path
 
     counts: dict[str, int] = {}
+    cache = ImportCache()  # as the import command does: one per run
     for p in paths:
-        outcome = package_import_path(path=p).outcome
+        outcome = package_import_path(path=p, cache=cache).outcome
         counts[outcome] = counts.get(outcome, 0) + 1
     return counts
 

@@ -19,7 +19,7 @@ from madoguchi.applications.models import Application
 from madoguchi.core.errors import PermissionDeniedError
 from madoguchi.core.models import AuditEvent, Role
 from madoguchi.core.scope import Actor
-from madoguchi.handoff import layout, services
+from madoguchi.handoff import layout, selectors, services
 from madoguchi.handoff.models import HandoffBatch, HandoffJob, HandoffTarget, JobState
 
 pytestmark = pytest.mark.django_db
@@ -112,7 +112,9 @@ class TestFileExports:
         # nothing new: an empty export
         assert rpa_keys(export(targets["rpa"], procedure, tmp_path, "b.csv")[1]) == []
         job = HandoffJob.objects.get(application=apps[1], target=targets["rpa"])
-        assert job.state == JobState.DELIVERED
+        # the export wrote no job row: 出力済 is derived from the batch's id range
+        assert (job.state, job.attempts, job.batch_id) == (JobState.PENDING, 0, None)
+        assert selectors.job_view(job) == selectors.JobView(JobState.DELIVERED, batch1.pk, 1)
         services.handoff_job_resend(job=job, actor=Actor.system("t"))
         keys3 = rpa_keys(export(targets["rpa"], procedure, tmp_path, "c.csv")[1])
         assert keys3 == [job.idempotency_key]
@@ -186,6 +188,13 @@ class TestFileExports:
         target.save()
         make_approved("山田 太郎")
         make_approved('渡辺 "引用" , 﨑 vv\\')
+        odd = make_approved("鈴木 三郎")  # stored text with COPY escapes, a NULL-like value, a JSON null
+        odd_text = "改行\r\nタブ\t制御\x1f\x0b\x08\x0c\\N 末尾\\"
+        Application.objects.filter(pk=odd.pk).update(
+            applicant_name=odd_text,
+            applicant_kana="\\N",
+            data={**odd.data, "name": odd_text, "address": None},
+        )
         services.handoff_scan()
         _, raw_copy = export(target, procedure, tmp_path, "copy")
         monkeypatch.setattr(layout, "uses_copy", lambda: False)
@@ -195,6 +204,8 @@ class TestFileExports:
             return raw.split(b"\r\n")[1:]
 
         assert body(raw_copy) == body(raw_py)
+        flat = "改行  タブ 制御    \\N 末尾\\".encode("cp932")  # control characters → spaces, one line
+        assert flat in raw_copy or fmt == "csv"
 
     def test_celery_task_builds_the_file(
         self,
@@ -238,11 +249,79 @@ class TestFileExports:
         with pytest.raises(OSError):
             services.handoff_batch_build(batch_id=batch.pk, out=tmp_path / "x.dat")
         assert not (tmp_path / "x.dat").exists()
-        assert HandoffJob.objects.get(target=targets["bulk"]).state == JobState.PENDING  # rolled back
+        job = HandoffJob.objects.get(target=targets["bulk"])
+        assert selectors.job_view(job).state == JobState.PENDING  # rolled back: nothing marked
         batch.refresh_from_db()
         assert batch.state == HandoffBatch.State.BUILDING and "disk full" in batch.error
+        assert batch.high_water is None
         monkeypatch.undo()
         assert services.handoff_batch_build(batch_id=batch.pk, out=tmp_path / "x.dat").rows == 1
+
+    def test_export_ranges_resend_done_and_late_jobs(
+        self,
+        make_approved: Callable[..., Application],
+        targets: dict[str, HandoffTarget],
+        procedure: Any,
+        tmp_path: Path,
+    ) -> None:
+        target = targets["bulk"]
+        apps = [make_approved(n) for n in ("山田 太郎", "佐藤 花子", "鈴木 一郎")]
+        services.handoff_scan()
+        b1, raw1 = export(target, procedure, tmp_path, "1.dat")
+        keys1 = fixed_keys(raw1)
+        assert len(keys1) == 3 and (b1.low_water, b1.rows) == (0, 3)
+        jobs = [HandoffJob.objects.get(application=a, target=target) for a in apps]
+        assert selectors.target_state_counts(target=target) == {JobState.DELIVERED: 3}
+        # a job created after the file: only it goes into the next one
+        late = make_approved("高橋 次郎")
+        services.handoff_scan()
+        b2, raw2 = export(target, procedure, tmp_path, "2.dat")
+        late_job = HandoffJob.objects.get(application=late, target=target)
+        assert fixed_keys(raw2) == [late_job.idempotency_key] and b2.low_water == b1.high_water
+        # 取込完了 of a job exported by range; a resend of it and of another one: both in the next file only
+        services.handoff_job_mark_done(job=jobs[0], actor=Actor.system("t"))
+        jobs[0].refresh_from_db()
+        assert (jobs[0].state, jobs[0].batch_id, jobs[0].attempts) == (JobState.DONE, b1.pk, 1)
+        with pytest.raises(services.HandoffError) as exc:
+            services.handoff_job_mark_done(job=jobs[0], actor=Actor.system("t"))
+        assert exc.value.code == "handoff.state"
+        for job in (jobs[0], jobs[2]):
+            services.handoff_job_resend(job=job, actor=Actor.system("t"))
+            assert selectors.job_view(HandoffJob.objects.get(pk=job.pk)).state == JobState.PENDING
+        with pytest.raises(services.HandoffError) as exc:
+            services.handoff_job_resend(job=jobs[2], actor=Actor.system("t"))
+        assert exc.value.code == "handoff.not_sent"
+        b3, raw3 = export(target, procedure, tmp_path, "3.dat")
+        assert fixed_keys(raw3) == [jobs[0].idempotency_key, jobs[2].idempotency_key] and b3.rows == 2
+        assert fixed_keys(export(target, procedure, tmp_path, "4.dat")[1]) == []
+        views = {j.pk: selectors.job_view(HandoffJob.objects.get(pk=j.pk)) for j in [*jobs, late_job]}
+        assert views[jobs[0].pk] == selectors.JobView(JobState.DELIVERED, b3.pk, 1)
+        assert views[jobs[1].pk] == selectors.JobView(JobState.DELIVERED, b1.pk, 1)
+        assert views[late_job.pk] == selectors.JobView(JobState.DELIVERED, b2.pk, 1)
+        # --include-exported: everything again with the same keys, counted as one more delivery
+        b5, raw5 = export(target, procedure, tmp_path, "5.dat", include_exported=True)
+        assert sorted(fixed_keys(raw5)) == sorted([*keys1, late_job.idempotency_key])
+        assert selectors.job_view(HandoffJob.objects.get(pk=jobs[1].pk)) == selectors.JobView(
+            JobState.DELIVERED, b5.pk, 2
+        )
+        assert fixed_keys(export(target, procedure, tmp_path, "6.dat")[1]) == []
+
+    def test_staff_panel_shows_range_exported_jobs(
+        self,
+        client: Any,
+        make_approved: Callable[..., Application],
+        targets: dict[str, HandoffTarget],
+        procedure: Any,
+        make_staff: Callable[..., Actor],
+        tmp_path: Path,
+    ) -> None:
+        app = make_approved()
+        services.handoff_scan()
+        batch, _ = export(targets["bulk"], procedure, tmp_path, "p.dat")
+        make_staff("madoguchi", (Role.CLERK, None))
+        client.login(username="madoguchi", password="demo-pass-2026")
+        page = client.get(f"/staff/applications/{app.pk}/").content.decode()
+        assert "出力済" in page and f"#{batch.pk}" in page and "取込完了にする" in page
 
     def test_cli_export(
         self,

@@ -224,3 +224,37 @@ def test_queue_through_celery_gives_same_results(make_package: PackageMaker, tmp
     finally:
         app.conf.task_always_eager = eager
     assert capsys.readouterr().out.splitlines()[-1] == "1 accepted, 0 duplicate, 0 rejected"
+
+
+def test_import_cache_same_results_fewer_queries(make_package: PackageMaker, procedure: Any) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from madoguchi.intake.services import ImportCache
+
+    cache = ImportCache()
+    assert package_import(content=make_package(), filename="w.zip", cache=cache).outcome == "accepted"
+    with CaptureQueriesContext(connection) as plain:
+        first = package_import(content=make_package(), filename="p.zip")
+    with CaptureQueriesContext(connection) as cached:
+        second = package_import(content=make_package(), filename="c.zip", cache=cache)
+    assert first.outcome == second.outcome == "accepted"
+    a, b = Application.objects.get(pk=first.application_id), Application.objects.get(pk=second.application_id)
+    assert (a.form_version_id, a.status_id, a.deadline, a.applicant_id) == (
+        b.form_version_id, b.status_id, b.deadline, b.applicant_id)
+    assert len(cached.captured_queries) < len(plain.captured_queries)
+    # a new version published mid-run: old packages refused at once, new ones accepted (no stale cache)
+    old = make_package()
+    FormVersion.objects.create(procedure=procedure, version=2, definition=procedure.current_form.definition)
+    assert package_import(content=old, filename="o.zip", cache=cache).code == "procedure.version_unknown"
+    new = make_package(form_version=2)
+    assert package_import(content=new, filename="n.zip", cache=cache).outcome == "accepted"
+
+
+def test_import_cache_sees_deactivation_at_once(make_package: PackageMaker, procedure: Any) -> None:
+    from madoguchi.intake.services import ImportCache
+
+    cache = ImportCache()
+    assert package_import(content=make_package(), filename="a.zip", cache=cache).outcome == "accepted"
+    type(procedure).objects.filter(pk=procedure.pk).update(is_active=False)
+    assert package_import(content=make_package(), filename="b.zip", cache=cache).code == "procedure.inactive"

@@ -79,4 +79,6 @@ def test_declared_encoding_decodes(text: str, encoding: str) -> None:
         raw = f'<?xml version="1.0" encoding="{encoding}"?><a>{text}</a>'.encode("utf-8" if encoding == "UTF-8" else "cp932")
     except UnicodeEncodeError:
         return
+    if encoding != "UTF-8" and text.encode("cp932").decode("cp932") != text:
+        return  # Python's cp932 encodes some characters one way only (¬ → 0x81CA → ￢): not a round trip
     assert xml_decode(raw) == f"<a>{text}</a>"

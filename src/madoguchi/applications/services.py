@@ -4,10 +4,11 @@ row and audit row written in that same transaction (STYLE.md)."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, F
 from django.utils import timezone
 
@@ -21,7 +22,7 @@ from madoguchi.applications.models import (
     NumberSequence,
     StatusCount,
 )
-from madoguchi.catalog.models import Procedure, StatusType, Transition
+from madoguchi.catalog.models import FormVersion, Procedure, StatusType, Transition
 from madoguchi.catalog.schema import iter_files, parse_definition, validate_submission
 from madoguchi.catalog.workflows import DEDICATED
 from madoguchi.core.audit import audit_record
@@ -53,6 +54,17 @@ def _next_reception_number(*, procedure: Procedure, at: datetime) -> str:
     """受付番号 like ``R07-子育-000123``: 年度 (era), department, a per-municipality counter."""
     local = timezone.localtime(at).date()
     prefix = f"{era_year_code(fiscal_year_start(local))}-{procedure.department.short_name}"
+    # one round trip once the counter exists (the UPDATE locks the row until commit, as FOR UPDATE did)
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                'UPDATE "applications_numbersequence" SET "last" = "last" + 1'
+                ' WHERE "municipality_id" = %s AND "prefix" = %s RETURNING "last"',
+                [procedure.municipality_id, prefix],
+            )
+            row = cursor.fetchone()
+        if row is not None:
+            return f"{prefix}-{row[0]:06d}"
     seq, _ = NumberSequence.objects.select_for_update().get_or_create(
         municipality=procedure.municipality, prefix=prefix
     )
@@ -116,6 +128,15 @@ def _audit(
 
 def _count(application: Application, status_id: int, delta: int) -> None:
     """Move one inbox counter (insert-if-missing is conflict-safe on both databases)."""
+    if connection.vendor == "postgresql":  # one round trip: upsert on status_count_unique
+        with connection.cursor() as cursor:
+            cursor.execute(
+                'INSERT INTO "applications_statuscount" ("department_id", "procedure_id", "status_id", "n")'
+                ' VALUES (%s, %s, %s, %s) ON CONFLICT ("department_id", "procedure_id", "status_id")'
+                ' DO UPDATE SET "n" = "applications_statuscount"."n" + %s',
+                [application.department_id, application.procedure_id, status_id, delta, delta],
+            )
+        return
     key = {"department_id": application.department_id, "procedure_id": application.procedure_id}
     StatusCount.objects.bulk_create([StatusCount(**key, status_id=status_id, n=0)], ignore_conflicts=True)
     StatusCount.objects.filter(**key, status_id=status_id).update(n=F("n") + delta)
@@ -235,6 +256,17 @@ def _apply(
 
 
 # ---------------------------------------------------------------- services
+@dataclass(frozen=True)
+class SubmitContext:
+    """What ``application_submit`` would look up for a procedure: its current (published) form and
+    that form's parsed definition. A caller that has just read which form is current (the bulk
+    importer, in the same query as the procedure) may pass them in."""
+
+    procedure_id: int
+    form: FormVersion
+    definition: Any
+
+
 def application_submit(
     *,
     procedure: Procedure,
@@ -245,24 +277,31 @@ def application_submit(
     idempotency_key: str | None = None,
     submitted_at: datetime | None = None,
     needs_review: str = "",
+    context: SubmitContext | None = None,
+    idempotency_checked: bool = False,
 ) -> Application:
     """Validate and store a new application from any channel.
 
     Invalid data raises ``ValidationFailed`` whose ``details`` is the list of field errors. With an
     ``idempotency_key`` a repeated submission returns the first application and creates nothing.
+    ``context`` (the current form, read by the caller) saves those look-ups; ``idempotency_checked``
+    says the caller already looked the key up inside its own transaction (a concurrent duplicate is
+    still caught by the unique constraint and returned).
     """
+    if context is not None and context.procedure_id != procedure.pk:
+        raise ValueError("submit context is for another procedure")
     if channel not in Channel.values:
         raise ValidationFailed(f"受付経路 {channel!r} は不明です。", code="application.channel_unknown")
     if not procedure.is_active:
         raise ValidationFailed(f"「{procedure.name}」は現在受け付けていません。", code="procedure.inactive")
-    if idempotency_key:
+    if idempotency_key and not idempotency_checked:
         existing = Application.objects.filter(
             municipality_id=procedure.municipality_id, idempotency_key=idempotency_key
         ).first()
         if existing:
             return existing
-    form = procedure.current_form
-    definition = parse_definition(form.definition)
+    form = context.form if context is not None else procedure.current_form
+    definition = context.definition if context is not None else parse_definition(form.definition)
     at = submitted_at or timezone.now()
     result = validate_submission(definition, data, today=timezone.localtime(at).date())
     if not result.ok:

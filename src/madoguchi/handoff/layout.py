@@ -15,6 +15,7 @@ import csv
 import hashlib
 import io
 import json
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -152,16 +153,30 @@ def uses_copy() -> bool:
     return connection.vendor == "postgresql"
 
 
-def _select(columns: list[Column], *, batch_id: int, fixed: bool, record_type: bool = False) -> sql.Composed:
+def batch_where(batch: Any) -> sql.Composed:
+    """The jobs a claimed batch carries, as SQL (the twin of ``services.batch_jobs``): its id range of
+    jobs still 未連携 plus the re-sent jobs it re-pointed; with ``include_exported`` every job up to its
+    high-water mark that is not failed."""
+    head = sql.SQL("j.target_id = {} AND a.procedure_id = {} AND j.id <= {}").format(
+        sql.Literal(batch.target_id), sql.Literal(batch.procedure_id), sql.Literal(batch.high_water)
+    )
+    if batch.include_exported:
+        return sql.SQL("{} AND j.state IN ('pending', 'delivered', 'done')").format(head)
+    return sql.SQL(
+        "{} AND (j.batch_id = {} OR (j.state = 'pending' AND NOT j.requeued AND j.id > {}))"
+    ).format(head, sql.Literal(batch.pk), sql.Literal(batch.low_water))
+
+
+def _select(columns: list[Column], *, batch: Any, fixed: bool, record_type: bool = False) -> sql.Composed:
     tz = sql.Literal(timezone.get_current_timezone_name())
     exprs: list[sql.Composable] = []
     for c in columns:
         e: sql.Composable = (
             c.sql.format(tz) if c.name == "submitted_at" and isinstance(c.sql, sql.SQL) else c.sql
         )
-        if fixed:  # one record per line: control characters become spaces; NULL becomes ''
-            e = sql.SQL("translate(coalesce({}, ''), E'\\r\\n\\t\\b\\f\\013\\037', '       ')").format(e)
-        else:  # '' and NULL both unquoted and empty, as Python's csv writes them
+        # fixed: plain COPY text; NULL, escapes and control characters are resolved in _fixed_block.
+        # CSV: '' and NULL both unquoted and empty, as Python's csv writes them
+        if not fixed:
             e = sql.SQL("NULLIF({}, '')").format(e)
         exprs.append(e)
     if record_type:
@@ -176,7 +191,7 @@ def _select(columns: list[Column], *, batch_id: int, fixed: bool, record_type: b
     return sql.SQL(
         "SELECT {} FROM {} j JOIN {} a ON a.id = j.application_id JOIN {} p ON p.id = a.procedure_id "
         "JOIN {} fv ON fv.id = a.form_version_id JOIN {} s ON s.id = a.status_id "
-        "WHERE j.batch_id = {} ORDER BY j.id"
+        "WHERE {} ORDER BY j.id"
     ).format(
         sql.SQL(", ").join(exprs),
         table(HandoffJob),
@@ -184,16 +199,17 @@ def _select(columns: list[Column], *, batch_id: int, fixed: bool, record_type: b
         table(Procedure),
         table(FormVersion),
         table(StatusType),
-        sql.Literal(batch_id),
+        batch_where(batch),
     )
 
 
 COPY_BLOCK = 1 << 18
 
 
-def _copy_chunks(query: sql.Composed, options: str) -> Iterator[bytes]:
+def _copy_chunks(query: sql.Composed, options: str, counts: list[int] | None = None) -> Iterator[bytes]:
     """COPY output in blocks of about 256 KiB (psycopg yields one row per chunk: the Python work of
-    transcoding, padding and hashing is done per block, not per row)."""
+    transcoding, padding and hashing is done per block, not per row). The number of rows copied is
+    appended to ``counts`` at the end."""
     with connection.cursor() as cursor:
         raw = cursor.cursor  # the psycopg cursor under Django's wrapper
         with raw.copy(sql.SQL("COPY ({}) TO STDOUT WITH ({})").format(query, sql.SQL(options))) as copy:  # type: ignore[attr-defined]
@@ -205,6 +221,8 @@ def _copy_chunks(query: sql.Composed, options: str) -> Iterator[bytes]:
                     block.clear()
             if block:
                 yield bytes(block)
+        if counts is not None:
+            counts.append(raw.rowcount)
 
 
 def _python_rows(columns: list[Column], jobs: Iterable[Any]) -> Iterator[list[str]]:
@@ -238,19 +256,27 @@ def _csv_line(values: list[str]) -> str:
 
 
 def csv_data_records(
-    columns: list[Column], *, batch_id: int, encoding: str, jobs: Iterable[Any], record_type: bool
+    columns: list[Column],
+    *,
+    batch: Any,
+    encoding: str,
+    jobs: Iterable[Any],
+    record_type: bool,
+    counts: list[int] | None = None,
 ) -> Iterator[bytes]:
-    """The data rows of a CSV (with a leading ``D`` column when ``record_type``), encoded."""
+    """The data rows of a CSV (with a leading ``D`` column when ``record_type``), encoded; their number is
+    appended to ``counts`` at the end."""
     if uses_copy():
         recode = _Recoder(encoding)
-        query = _select(columns, batch_id=batch_id, fixed=False, record_type=record_type)
-        for chunk in _copy_chunks(query, "FORMAT csv"):
+        query = _select(columns, batch=batch, fixed=False, record_type=record_type)
+        for chunk in _copy_chunks(query, "FORMAT csv", counts):
             yield recode(chunk)
         tail = recode(b"", True)
         if tail:
             yield tail
         return
     buffer: list[str] = []
+    i = 0
     for i, row in enumerate(_python_rows(columns, jobs), 1):
         buffer.append(_csv_line(["D", *row] if record_type else row))
         if i % 1000 == 0:
@@ -258,6 +284,8 @@ def csv_data_records(
             buffer.clear()
     if buffer:
         yield _encode("".join(buffer), encoding)
+    if counts is not None:
+        counts.append(i)
 
 
 # ------------------------------------------------------------------------------------- fixed length
@@ -280,13 +308,19 @@ def fixed_record(values: Iterable[bytes], widths: list[int], record_length: int)
 
 
 def fixed_data_records(
-    columns: list[Column], *, batch_id: int, jobs: Iterable[Any], record_length: int
+    columns: list[Column],
+    *,
+    batch: Any,
+    jobs: Iterable[Any],
+    record_length: int,
+    counts: list[int] | None = None,
 ) -> Iterator[bytes]:
-    """Data records in cp932, each field left-aligned and space-padded to its byte width."""
+    """Data records in cp932, each field left-aligned and space-padded to its byte width; their number
+    is appended to ``counts`` at the end."""
     widths = [c.width for c in columns]
     if uses_copy():
         pending = b""
-        for chunk in _copy_chunks(_select(columns, batch_id=batch_id, fixed=True), "FORMAT text"):
+        for chunk in _copy_chunks(_select(columns, batch=batch, fixed=True), "FORMAT text", counts):
             data = pending + chunk
             cut = data.rfind(b"\n") + 1
             if not cut:
@@ -298,7 +332,9 @@ def fixed_data_records(
             yield _fixed_block(pending.rstrip(b"\n"), widths, record_length)
         return
     out: list[bytes] = []
+    n = 0
     for row in _python_rows(columns, jobs):
+        n += 1
         clean = [v.translate(_CONTROL_TO_SPACE) for v in row]
         encoded = "\x1f".join(clean).encode("cp932", "madoguchi-geta").split(b"\x1f")
         out.append(fixed_record(encoded, widths, record_length))
@@ -307,19 +343,39 @@ def fixed_data_records(
             out.clear()
     if out:
         yield b"".join(out)
+    if counts is not None:
+        counts.append(n)
 
 
 _CONTROL_TO_SPACE = {ord(c): " " for c in "\r\n\t\b\f\v\x1f"}
 
 
+_COPY_ESCAPE = re.compile(r"\\(.)")
+# COPY text escapes: the control characters become spaces (one record per line), \N (NULL) is empty
+_UNESCAPE = {"\\": "\\", "N": "", **{c: " " for c in "bfnrtv"}}
+
+
 def _fixed_block(block: bytes, widths: list[int], record_length: int) -> bytes:
-    # COPY text format: tabs/newlines were turned into spaces in SQL, so the only escape left is "\\".
+    # COPY text format: the only raw tab/newline bytes are separators; values carry backslash escapes
     text = block.decode("utf-8")
     if "\\" in text:
-        text = text.replace("\\\\", "\\")
+        text = _COPY_ESCAPE.sub(lambda m: _UNESCAPE.get(m.group(1), m.group(1)), text)
+    if "\x1f" in text:
+        text = text.replace("\x1f", " ")
     # cp932 trail bytes are 0x40-0xFC: tab and newline bytes stay unambiguous after encoding.
     encoded = text.encode("cp932", "madoguchi-geta")
-    return b"".join(fixed_record(line.split(b"\t"), widths, record_length) for line in encoded.split(b"\n"))
+    # per record: pad every field with bytes.ljust mapped in C; a record longer than the widths' sum has a
+    # field too long for its column and takes the exact path (cut on a character boundary)
+    total, count, ljust = sum(widths), len(widths), bytes.ljust
+    tail = b" " * (record_length - 1 - total) + b"\r\n"
+    out = []
+    for line in encoded.split(b"\n"):
+        fields = line.split(b"\t")
+        body = b"".join(map(ljust, fields, widths))
+        if len(body) != total or len(fields) != count:
+            body = fixed_record(fields, widths, record_length)[1 : 1 + total]
+        out.append(body)
+    return b"D" + (tail + b"D").join(out) + tail
 
 
 def fixed_header(

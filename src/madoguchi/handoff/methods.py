@@ -19,7 +19,7 @@ from madoguchi.handoff.models import HandoffBatch, HandoffTarget
 
 @dataclass
 class WriteResult:
-    rows: int
+    rows: int  # -1: unknown (the caller counts)
     checksum: str
 
 
@@ -90,16 +90,17 @@ class RpaMethod(HandoffMethod):
             return _write_xlsx(columns, out, jobs)
         encoding = target.layout.get("encoding", "cp932")
         hasher = layout.Hasher()
+        counts: list[int] = []
         if encoding == "utf-8-sig":
             out.write(b"\xef\xbb\xbf")
         out.write(layout._encode(layout._csv_line([c.name for c in columns]), encoding))
         for chunk in hasher.feed(
             layout.csv_data_records(
-                columns, batch_id=batch.pk, encoding=encoding, jobs=jobs, record_type=False
+                columns, batch=batch, encoding=encoding, jobs=jobs, record_type=False, counts=counts
             )
         ):
             out.write(chunk)
-        return WriteResult(rows=-1, checksum=hasher.hexdigest)
+        return WriteResult(rows=counts[0] if counts else -1, checksum=hasher.hexdigest)
 
 
 def _write_xlsx(columns: list[layout.Column], out: IO[bytes], jobs: Iterable[Any]) -> WriteResult:
@@ -150,6 +151,7 @@ class BulkMethod(HandoffMethod):
         columns = layout.columns_for(procedure=batch.procedure, widths=target.layout.get("widths"))
         created = timezone.localtime(batch.created_at).strftime("%Y%m%d%H%M%S")
         hasher = layout.Hasher()
+        counts: list[int] = []
         if target.layout.get("format") == "csv":
             encoding = target.layout.get("encoding", "cp932")
             if encoding == "utf-8-sig":
@@ -167,11 +169,11 @@ class BulkMethod(HandoffMethod):
             out.write(layout._encode(layout._csv_line(header), encoding))
             out.write(layout._encode(layout._csv_line(["C", *[c.name for c in columns]]), encoding))
             records = layout.csv_data_records(
-                columns, batch_id=batch.pk, encoding=encoding, jobs=jobs, record_type=True
+                columns, batch=batch, encoding=encoding, jobs=jobs, record_type=True, counts=counts
             )
             for chunk in hasher.feed(records):
                 out.write(chunk)
-            return WriteResult(rows=-1, checksum=hasher.hexdigest)
+            return WriteResult(rows=counts[0] if counts else -1, checksum=hasher.hexdigest)
         length = layout.fixed_record_length(columns)
         out.write(
             layout.fixed_header(
@@ -184,10 +186,10 @@ class BulkMethod(HandoffMethod):
             )
         )
         for chunk in hasher.feed(
-            layout.fixed_data_records(columns, batch_id=batch.pk, jobs=jobs, record_length=length)
+            layout.fixed_data_records(columns, batch=batch, jobs=jobs, record_length=length, counts=counts)
         ):
             out.write(chunk)
-        return WriteResult(rows=-1, checksum=hasher.hexdigest)
+        return WriteResult(rows=counts[0] if counts else -1, checksum=hasher.hexdigest)
 
     def trailer(self, *, target: HandoffTarget, rows: int, checksum: str, batch: HandoffBatch) -> bytes:
         if target.layout.get("format") == "csv":

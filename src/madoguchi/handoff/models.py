@@ -62,7 +62,10 @@ class JobState(models.TextChoices):
 
 
 class HandoffBatch(models.Model):
-    """One export file (方式2/方式4): the attempt of every job it carries."""
+    """One export file (方式2/方式4). Which jobs it carried is recorded as a range of job ids, not on
+    each job: jobs of (target, procedure) with ``low_water < id <= high_water`` that were 未連携 when it was
+    claimed (all of them up to ``high_water`` with ``include_exported``), plus the few re-sent jobs it
+    re-pointed (``HandoffJob.batch``). See docs/handoff.md "Export ranges"."""
 
     class State(models.TextChoices):
         BUILDING = "building", _("作成中")
@@ -82,6 +85,9 @@ class HandoffBatch(models.Model):
     rows = models.PositiveIntegerField(default=0)
     checksum = models.CharField(max_length=64, blank=True)
     error = models.TextField(blank=True)
+    # the job id range the file covers (set when it is claimed; counts only once the batch is ready)
+    low_water = models.BigIntegerField(null=True, blank=True)
+    high_water = models.BigIntegerField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("連携ファイル")
@@ -106,9 +112,13 @@ class HandoffJob(models.Model):
     state = models.CharField(_("連携状態"), max_length=12, choices=JobState.choices, default=JobState.PENDING)
     attempts = models.PositiveSmallIntegerField(_("試行回数"), default=0)
     last_error = models.TextField(blank=True)
+    # last file that re-pointed this job (a re-sent job); jobs exported by range are not written to:
+    # their 出力済 state and file are derived from the ready batches' ranges (selectors.job_view)
     batch = models.ForeignKey(
         HandoffBatch, on_delete=models.SET_NULL, null=True, blank=True, related_name="jobs"
     )
+    # 再送 of a file job: back to 未連携 although its id is inside an exported range
+    requeued = models.BooleanField(default=False)
     created_at = models.DateTimeField()
     claimed_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -122,6 +132,7 @@ class HandoffJob(models.Model):
             models.Index(
                 fields=["claimed_at"], condition=models.Q(state="in_progress"), name="handoff_job_inflight"
             ),
+            models.Index(fields=["target"], condition=models.Q(requeued=True), name="handoff_job_requeued"),
         ]
 
     def __str__(self) -> str:

@@ -17,7 +17,7 @@ from typing import IO, Any
 import jwt
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Q
+from django.db.models import Max, Q
 from django.utils import timezone
 
 from madoguchi.applications.models import Application
@@ -40,6 +40,7 @@ from madoguchi.handoff.models import (
     JobState,
     Method,
 )
+from madoguchi.handoff.selectors import FILE_METHODS, export_marks, job_view
 
 KEY_NAMESPACE = uuid.UUID("6f1d3c2e-6a59-5c1b-9a51-6d61646f6775")  # fixed forever: keys must not change
 TOKEN_TTL = timedelta(minutes=10)
@@ -48,6 +49,8 @@ CLOCK_SKEW = 30  # seconds
 DEFAULT_STUCK_AFTER = timedelta(minutes=30)
 PULL_MAX_LIMIT = 500
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+# advisory lock between job creation (shared) and an export reading its high-water mark (exclusive)
+JOB_CREATE_LOCK = 0x6D646768  # "mdgh"
 
 
 class HandoffError(MadoguchiError):
@@ -104,6 +107,23 @@ def _targets_for(application: Application) -> list[HandoffTarget]:
     return [t for t in targets.distinct() if application.status.code in t.statuses]
 
 
+def _job_create_guard() -> None:
+    """Held (shared) by a transaction that creates jobs, until it ends: an export takes it exclusively
+    to read the highest job id, so no job with a smaller id can still be uncommitted (docs/handoff.md)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock_shared(%s)", [JOB_CREATE_LOCK])
+
+
+def _high_water() -> int:
+    """The highest job id, read when every job up to it is committed (short transaction of its own)."""
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [JOB_CREATE_LOCK])
+        return int(HandoffJob.objects.aggregate(m=Max("id"))["m"] or 0)
+
+
 def _lock_job(job: HandoffJob) -> HandoffJob:
     return (
         HandoffJob.objects.select_for_update(of=("self",))
@@ -134,6 +154,7 @@ def handoff_enqueue_for(*, application: Application, actor: Actor) -> list[Hando
     with transaction.atomic():
         application = Application.objects.select_related("status", "municipality").get(pk=application.pk)
         targets = _targets_for(application)
+        _job_create_guard()
         existing = set(HandoffJob.objects.filter(application=application).values_list("target_id", flat=True))
         created = []
         for target in targets:
@@ -185,6 +206,7 @@ def handoff_scan(*, municipality: Municipality | None = None, chunk: int = 5000)
                 break
             now = timezone.now()
             with transaction.atomic():
+                _job_create_guard()
                 HandoffJob.objects.bulk_create(
                     [
                         HandoffJob(
@@ -229,14 +251,17 @@ def handoff_job_mark_done(*, job: HandoffJob, actor: Actor, note: str = "") -> H
         allowed = (
             {JobState.PENDING, JobState.FAILED} if job.method == Method.TRANSCRIBE else {JobState.DELIVERED}
         )
-        if job.state not in allowed:
+        view = job_view(job, procedure_id=job.application.procedure_id)
+        if view.state not in allowed:
             raise HandoffError(
-                f"この連携は「{job.get_state_display()}」のため完了にできません。", code="handoff.state"
+                f"この連携は「{JobState(view.state).label}」のため完了にできません。", code="handoff.state"
             )
+        # a file job exported by range: its file and deliveries are written down now (job_view)
+        job.batch_id, job.attempts = view.batch_id, view.attempts
         if job.method == Method.TRANSCRIBE:
             job.attempts += 1
         job.state, job.finished_at, job.last_error = JobState.DONE, now, ""
-        job.save(update_fields=["state", "finished_at", "last_error", "attempts"])
+        job.save(update_fields=["state", "finished_at", "last_error", "attempts", "batch"])
         _attempt(job, HandoffAttempt.Outcome.DONE, actor, now, note[:500]).save()
         _audit(
             actor=actor,
@@ -256,22 +281,24 @@ def handoff_job_resend(*, job: HandoffJob, actor: Actor) -> HandoffJob:
     with transaction.atomic():
         job = _lock_job(job)
         _require_roles(actor, job, {"handler", "admin"}, "再送")
-        if job.state == JobState.DONE and job.method in (Method.PULL, Method.TRANSCRIBE):
+        previous = job_view(job, procedure_id=job.application.procedure_id).state
+        if previous == JobState.DONE and job.method in (Method.PULL, Method.TRANSCRIBE):
             raise HandoffError(
                 "基幹システムへの連携は完了しています。再送すると二重登録になるため再送できません。",
                 code="handoff.already_done",
             )
-        if job.state == JobState.PENDING:
+        if previous == JobState.PENDING:
             raise HandoffError("まだ連携されていません (次回の連携で送られます)。", code="handoff.not_sent")
-        previous = job.state
-        job.state, job.attempts, job.last_error, job.claimed_at, job.finished_at = (
+        # a file job is inside an exported range: ``requeued`` puts it into the next file (same key)
+        job.state, job.attempts, job.last_error, job.claimed_at, job.finished_at, job.requeued = (
             JobState.PENDING,
             0,
             "",
             None,
             None,
+            job.method in FILE_METHODS,
         )
-        job.save(update_fields=["state", "attempts", "last_error", "claimed_at", "finished_at"])
+        job.save(update_fields=["state", "attempts", "last_error", "claimed_at", "finished_at", "requeued"])
         _attempt(job, HandoffAttempt.Outcome.RESEND, actor, now, f"from {previous}").save()
         _audit(
             actor=actor,
@@ -344,10 +371,12 @@ def batch_default_path(batch: HandoffBatch) -> Path:
 
 
 def handoff_batch_build(*, batch_id: int, out: str | Path | None = None) -> HandoffBatch:
-    """Build one export file: claim the jobs, stream the rows, mark them 出力済 — all in one transaction,
-    so a crash leaves no job marked and nothing half-claimed; the file appears (atomic rename) only with a
-    complete trailer. Exported jobs are not exported again unless the batch asks for ``include_exported``
-    or a job was re-sent; a re-sent job carries the same idempotency key."""
+    """Build one export file: claim the jobs, stream the rows, mark the batch ready — all in one
+    transaction, so a crash marks nothing and claims nothing; the file appears (atomic rename) only with
+    a complete trailer. The jobs carried are recorded as a job id range on the batch (``low_water``,
+    ``high_water``), not on each job: a job is 出力済 once a ready batch covers it (``selectors.job_view``).
+    Exported jobs are not exported again unless the batch asks for ``include_exported`` or a job was
+    re-sent; a re-sent job carries the same idempotency key."""
     with transaction.atomic():
         batch = (
             HandoffBatch.objects.select_for_update(of=("self",))
@@ -363,8 +392,9 @@ def handoff_batch_build(*, batch_id: int, out: str | Path | None = None) -> Hand
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
+        high = _high_water()
         with transaction.atomic(), open(tmp, "wb") as fh:
-            _claim_and_write(batch, fh, path)
+            _claim_and_write(batch, fh, path, high)
         os.replace(tmp, path)
     except Exception as exc:
         tmp.unlink(missing_ok=True)
@@ -373,35 +403,55 @@ def handoff_batch_build(*, batch_id: int, out: str | Path | None = None) -> Hand
     return HandoffBatch.objects.select_related("target", "procedure").get(pk=batch.pk)
 
 
-def _claim_and_write(batch: HandoffBatch, fh: IO[bytes], path: Path) -> int:
+def batch_jobs(batch: HandoffBatch) -> Q:
+    """The jobs a claimed batch carries (the ORM twin of ``layout.batch_where``)."""
+    q = Q(target_id=batch.target_id, application__procedure_id=batch.procedure_id, id__lte=batch.high_water)
+    if batch.include_exported:
+        return q & Q(state__in=[JobState.PENDING, JobState.DELIVERED, JobState.DONE])
+    return q & (Q(batch_id=batch.pk) | Q(state=JobState.PENDING, requeued=False, id__gt=batch.low_water))
+
+
+def _claim_and_write(batch: HandoffBatch, fh: IO[bytes], path: Path, high: int) -> int:
     target = batch.target
     now = timezone.now()
-    states = [JobState.PENDING]
-    if batch.include_exported:
-        states += [JobState.DELIVERED, JobState.DONE]
-    # one UPDATE ... FROM (a hash join), not an IN (subquery); table names from the models, values bound
+    # exports of one target are serialized (each starts at the mark the previous one left)
+    HandoffTarget.objects.select_for_update().filter(pk=target.pk).first()
+    mark = export_marks(target=target).get(batch.procedure_id, 0)
+    batch.low_water = 0 if batch.include_exported else mark
+    batch.high_water = max(high, mark)
+    # the few re-sent jobs are re-pointed to this file (the only job rows an export writes);
+    # one UPDATE ... FROM, table names from the models, values bound
     job_table, app_table = HandoffJob._meta.db_table, Application._meta.db_table
-    placeholders = ", ".join(["%s"] * len(states))
     query = (
-        f"UPDATE {job_table} j SET state = %s, batch_id = %s, attempts = j.attempts + 1, "  # noqa: S608
-        f"claimed_at = %s, finished_at = %s, last_error = '' FROM {app_table} a WHERE a.id = j.application_id "
-        f"AND a.procedure_id = %s AND j.target_id = %s AND j.state IN ({placeholders})"
+        f"UPDATE {job_table} j SET state = %s, batch_id = %s, requeued = false, "  # noqa: S608
+        f"attempts = j.attempts + 1, claimed_at = %s, finished_at = %s, last_error = '' FROM {app_table} a "
+        f"WHERE a.id = j.application_id AND a.procedure_id = %s AND j.target_id = %s AND j.requeued "
+        f"AND j.state = %s AND j.id <= %s"
     )
     with connection.cursor() as cursor:
         cursor.execute(
-            query, [JobState.DELIVERED, batch.pk, now, now, batch.procedure_id, target.pk, *states]
+            query,
+            [
+                JobState.DELIVERED,
+                batch.pk,
+                now,
+                now,
+                batch.procedure_id,
+                target.pk,
+                JobState.PENDING,
+                batch.high_water,
+            ],
         )
-        rows = cursor.rowcount
+    batch.save(update_fields=["low_water", "high_water"])
     method = methods[target.method]
     jobs = (
-        HandoffJob.objects.filter(batch=batch)
+        HandoffJob.objects.filter(batch_jobs(batch))
         .select_related("application__procedure", "application__form_version", "application__status")
         .order_by("id")
         .iterator(chunk_size=2000)
     )
     result = method.write(batch=batch, out=fh, jobs=jobs)
-    if result.rows >= 0:
-        rows = result.rows
+    rows = result.rows if result.rows >= 0 else HandoffJob.objects.filter(batch_jobs(batch)).count()
     if isinstance(method, BulkMethod):
         fh.write(method.trailer(target=target, rows=rows, checksum=result.checksum, batch=batch))
     batch.state, batch.rows, batch.checksum = HandoffBatch.State.READY, rows, result.checksum
@@ -418,6 +468,7 @@ def _claim_and_write(batch: HandoffBatch, fh: IO[bytes], path: Path) -> int:
             "procedure": batch.procedure.code,
             "rows": rows,
             "sha256": result.checksum,
+            "job_ids": [batch.low_water, batch.high_water],
         },
     )
     return rows

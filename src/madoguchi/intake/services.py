@@ -12,19 +12,21 @@ import logging
 import os
 import re
 import tempfile
-from collections.abc import Iterable, Mapping
+import time
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from madoguchi.applications.models import Application, Channel
-from madoguchi.applications.services import application_submit
+from madoguchi.applications.services import SubmitContext, application_submit
 from madoguchi.applications.storage import attachment_check, blob_store
-from madoguchi.catalog.models import Procedure
+from madoguchi.catalog.models import FormVersion, Procedure
 from madoguchi.catalog.schema import parse_definition, validate_submission
 from madoguchi.core.audit import audit_record
 from madoguchi.core.errors import AttachmentRejected, MadoguchiError, PermissionDeniedError, ValidationFailed
@@ -60,23 +62,106 @@ def quarantine_dir() -> Path:
 
 
 # ----------------------------------------------------------------------------- package import
-def _procedure(package: IntakePackage, municipality: Municipality) -> Procedure:
-    procedure = (
-        Procedure.objects.select_related("department", "municipality")
-        .filter(municipality=municipality, code=package.procedure_code)
-        .first()
-    )
+class ImportCache:
+    """Look-ups shared by the packages of one import run (the command and the bench make one per run).
+
+    Kept for the whole run: form versions by id (immutable) with their parsed definitions, and
+    procedures, which are checked for every package against their row versions (one query, see
+    ``_procedure_row``) and reloaded when changed. Municipalities by code are kept ``ttl`` seconds
+    (a miss is never cached). Not shared between processes or threads; without one nothing is cached.
+    """
+
+    def __init__(self, ttl: float = 30.0) -> None:
+        self.ttl = ttl
+        self._items: dict[tuple[Any, ...], tuple[float, Any]] = {}
+
+    def get(self, key: tuple[Any, ...], load: Callable[[], Any], *, ttl: float | None = None) -> Any:
+        now = time.monotonic()
+        hit = self._items.get(key)
+        limit = self.ttl if ttl is None else ttl
+        if hit is not None and now - hit[0] < limit:
+            return hit[1]
+        value = load()
+        self._items[key] = (now, value)
+        return value
+
+
+_FOREVER = float("inf")
+
+
+# With a cache on PostgreSQL: one light query per package says which procedure row is meant, whether
+# it, its department or its municipality changed since it was cached (xmin: the transaction that wrote
+# the row version) and which form is current; the Procedure object is rebuilt only when a row changed.
+_PROCEDURE_STAMP_SQL = """
+SELECT p.id, p.xmin::text, d.xmin::text, m.xmin::text,
+       (SELECT f.id FROM catalog_formversion f WHERE f.procedure_id = p.id AND f.published
+        ORDER BY f.version DESC LIMIT 1)
+  FROM catalog_procedure p
+  JOIN core_department d ON d.id = p.department_id
+  JOIN core_municipality m ON m.id = p.municipality_id
+ WHERE p.municipality_id = %s AND p.code = %s
+"""
+
+
+def _procedure_row(
+    package: IntakePackage, municipality: Municipality, cache: ImportCache | None
+) -> tuple[Procedure | None, int | None]:
+    """The procedure (with department and municipality) and the id of its current form, as the
+    database has them now."""
+    if cache is None or connection.vendor != "postgresql":
+        current = FormVersion.objects.filter(procedure=OuterRef("pk"), published=True).order_by("-version")
+        found = list(
+            Procedure.objects.select_related("department", "municipality")
+            .annotate(current_form_id=Subquery(current.values("pk")[:1]))
+            .filter(municipality=municipality, code=package.procedure_code)  # unique: procedure_code_unique
+            .order_by()[:1]
+        )
+        return (found[0], found[0].current_form_id) if found else (None, None)  # type: ignore[attr-defined]
+    with connection.cursor() as cursor:
+        cursor.execute(_PROCEDURE_STAMP_SQL, [municipality.pk, package.procedure_code])
+        row = cursor.fetchone()
+    if row is None:
+        return None, None
+    pk, stamp, form_id = row[0], tuple(row[1:4]), row[4]
+
+    def load() -> tuple[tuple[str, ...], Procedure]:
+        return stamp, Procedure.objects.select_related("department", "municipality").get(pk=pk)
+
+    key = ("procedure", pk)
+    cached = cache.get(key, load, ttl=_FOREVER)
+    if cached[0] != stamp:
+        cached = cache.get(key, load, ttl=0)
+    return cached[1], form_id
+
+
+def _procedure(
+    package: IntakePackage, municipality: Municipality, cache: ImportCache | None = None
+) -> tuple[Procedure, SubmitContext]:
+    """The procedure and its current form, checked against the database for every package; with a
+    cache, unchanged rows, the form (immutable) and its parsed definition are not fetched again."""
+    procedure, form_id = _procedure_row(package, municipality, cache)
     if procedure is None:
         raise PackageRejected("procedure.unknown", f"({package.procedure_code})")
     if not procedure.is_active:
         raise PackageRejected("procedure.inactive", f"({package.procedure_code})")
-    form = procedure.forms.filter(published=True).order_by("-version").first()
+
+    def load_form(pk: int) -> tuple[FormVersion, Any]:
+        form = FormVersion.objects.get(pk=pk)
+        return form, parse_definition(form.definition)
+
+    form, definition = None, None
+    if form_id is not None:
+        fid: int = form_id
+        if cache is not None:
+            form, definition = cache.get(("form", fid), lambda: load_form(fid), ttl=_FOREVER)
+        else:
+            form, definition = load_form(fid)
     if form is None or form.version != package.form_version:
         raise PackageRejected(
             "procedure.version_unknown",
             f"(受信 v{package.form_version}, 公開中 v{form.version if form else '-'})",
         )
-    return procedure
+    return procedure, SubmitContext(procedure_id=procedure.pk, form=form, definition=definition)
 
 
 def _with_refs(value: Any, refs: Mapping[str, dict[str, Any]]) -> Any:
@@ -89,7 +174,7 @@ def _with_refs(value: Any, refs: Mapping[str, dict[str, Any]]) -> Any:
     return value
 
 
-def _check(package: IntakePackage, procedure: Procedure) -> dict[str, dict[str, Any]]:
+def _check(package: IntakePackage, context: SubmitContext) -> dict[str, dict[str, Any]]:
     """Everything that can be refused before writing: attachment types/sizes and the form schema."""
     refs: dict[str, dict[str, Any]] = {}
     for ref, att in package.attachments.items():
@@ -99,9 +184,8 @@ def _check(package: IntakePackage, procedure: Procedure) -> dict[str, dict[str, 
             raise PackageRejected("attachment.rejected", f"({exc.code}: {ref[:60]})") from None
         refs[ref] = {"sha256": hashlib.sha256(att.content).hexdigest(), "filename": att.filename,
                      "mime": mime, "size": len(att.content)}
-    definition = parse_definition(procedure.current_form.definition)
     result = validate_submission(
-        definition, _with_refs(package.data, refs), today=timezone.localtime(package.sent_at).date()
+        context.definition, _with_refs(package.data, refs), today=timezone.localtime(package.sent_at).date()
     )
     if not result.ok:  # paths and codes only: values may be personal data (個人番号 included)
         paths = ", ".join(f"{e.path}:{e.code}" for e in result.errors[:5])
@@ -116,12 +200,24 @@ def _lock_key(key: str) -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [key])
 
 
-def _municipality(package: IntakePackage, expected: Municipality | None) -> Municipality:
+def _municipality_by_code(code: str, cache: ImportCache | None) -> Municipality | None:
+    def load() -> Municipality | None:
+        return Municipality.objects.filter(code=code).first()
+
+    if cache is None:
+        return load()
+    found: Municipality | None = cache.get(("municipality", code), load)
+    return found if found is not None else cache.get(("municipality", code), load, ttl=0)  # a miss: ask again
+
+
+def _municipality(
+    package: IntakePackage, expected: Municipality | None, cache: ImportCache | None = None
+) -> Municipality:
     if expected is not None:
         if package.municipality_code != expected.code:
             raise PackageRejected("municipality.mismatch", f"({package.municipality_code} ≠ {expected.code})")
         return expected
-    municipality = Municipality.objects.filter(code=package.municipality_code).first()
+    municipality = _municipality_by_code(package.municipality_code, cache)
     if municipality is None:
         raise PackageRejected("municipality.unknown", f"({package.municipality_code})")
     return municipality
@@ -135,16 +231,19 @@ def package_import(
     format_key: str = "pittari-v1",
     quarantine: bool = True,
     source_path: Path | None = None,
+    cache: ImportCache | None = None,
 ) -> ImportResult:
-    """Check one package and store it as an application, or refuse it (and quarantine it)."""
+    """Check one package and store it as an application, or refuse it (and quarantine it).
+
+    ``cache`` (one ``ImportCache`` per run) saves the look-ups that do not change between packages."""
     fmt = format_get(format_key)
     name = Path(filename).name
     try:
         package = fmt.read(content)
-        target = _municipality(package, municipality)
-        procedure = _procedure(package, target)
-        refs = _check(package, procedure)
-        return _accept(package=package, procedure=procedure, refs=refs, filename=name)
+        target = _municipality(package, municipality, cache)
+        procedure, context = _procedure(package, target, cache)
+        refs = _check(package, context)
+        return _accept(package=package, procedure=procedure, context=context, refs=refs, filename=name)
     except PackageRejected as exc:
         logger.info("intake.rejected", extra={"code": exc.code, "file": name})
         if quarantine:
@@ -154,7 +253,12 @@ def package_import(
 
 
 def _accept(
-    *, package: IntakePackage, procedure: Procedure, refs: Mapping[str, dict[str, Any]], filename: str
+    *,
+    package: IntakePackage,
+    procedure: Procedure,
+    context: SubmitContext,
+    refs: Mapping[str, dict[str, Any]],
+    filename: str,
 ) -> ImportResult:
     key = package.idempotency_key
     actor = Actor.system(ACTOR_LABEL)
@@ -190,6 +294,8 @@ def _accept(
                 idempotency_key=key,
                 submitted_at=package.sent_at,
                 needs_review=answer.needs_review if answer else "【identify.unknown】署名者の情報がありません。",
+                context=context,
+                idempotency_checked=True,  # looked up above, under the advisory lock
             )
         except ValidationFailed as exc:
             code = exc.code if exc.code in REJECTION_CODES else "form.invalid"
@@ -228,13 +334,17 @@ def _accept(
 
 
 def package_import_path(
-    *, path: str | Path, municipality_code: str | None = None, quarantine: bool = True
+    *,
+    path: str | Path,
+    municipality_code: str | None = None,
+    quarantine: bool = True,
+    cache: ImportCache | None = None,
 ) -> ImportResult:
     """Import one file by path (used by the command and by Celery tasks)."""
     path = Path(path)
     municipality = None
     if municipality_code:
-        municipality = Municipality.objects.filter(code=municipality_code).first()
+        municipality = _municipality_by_code(municipality_code, cache)
         if municipality is None:
             return ImportResult("rejected", path.name, code="municipality.unknown",
                                 message=f"団体コード {municipality_code} の自治体は登録されていません。")
@@ -244,7 +354,7 @@ def package_import_path(
         return ImportResult("rejected", path.name, code="package.unreadable",
                             message=f"ファイルを読めません ({type(exc).__name__})。")
     return package_import(content=content, filename=path.name, municipality=municipality,
-                          quarantine=quarantine, source_path=path)
+                          quarantine=quarantine, source_path=path, cache=cache)
 
 
 # ----------------------------------------------------------------------------- quarantine

@@ -11,7 +11,7 @@ from madoguchi.demo.services import demo_municipality_code
 from madoguchi.intake.formats import format_get
 from madoguchi.intake.pki import LocalCA, trust_dir
 from madoguchi.intake.selectors import package_paths
-from madoguchi.intake.services import ImportResult, package_import_path
+from madoguchi.intake.services import ImportCache, ImportResult, package_import_path
 
 
 class Command(BaseCommand):
@@ -100,8 +100,9 @@ class Command(BaseCommand):
             return (ImportResult(**r.get()) for r in pending)
 
         def run():  # type: ignore[no-untyped-def]
+            cache = ImportCache()  # look-ups shared by the packages of this run
             for p in paths:
-                yield package_import_path(path=p, municipality_code=code)
+                yield package_import_path(path=p, municipality_code=code, cache=cache)
                 if progress is not None:
                     progress.update(1)
             if progress is not None:
