@@ -275,6 +275,30 @@ def _spread_event_times(municipality: Municipality, rng: random.Random) -> None:
     Application.objects.bulk_update(apps, ["correction_requested_at"], batch_size=1000)
 
 
+# One 基幹 hand-off target per method, each for one department's procedures (issue 3, docs/handoff.md).
+DEMO_HANDOFF_TARGETS: list[tuple[str, str, str, list[str], dict[str, Any]]] = [
+    ("kosodate-tenki", "児童手当システム (転記)", "transcribe", ["kosodate"], {}),
+    ("kaigo-rpa", "介護保険システム (RPA)", "rpa", ["kaigo"], {"format": "csv", "encoding": "cp932"}),
+    ("jukiso-api", "住記・防災システム (API取込)", "pull", ["shimin", "kikikanri"], {}),
+    ("hoiku-ikkatsu", "保育システム (一括取込)", "bulk", ["hoiku"], {"format": "fixed"}),
+]
+
+
+def _handoff_targets(municipality: Municipality) -> None:
+    from madoguchi.handoff.models import HandoffTarget
+    from madoguchi.handoff.services import handoff_scan
+
+    for code, name, method, departments, layout in DEMO_HANDOFF_TARGETS:
+        target, created = HandoffTarget.objects.get_or_create(
+            municipality=municipality, code=code, defaults={"name": name, "method": method, "layout": layout}
+        )
+        if created:
+            target.procedures.set(
+                Procedure.objects.filter(municipality=municipality, department__code__in=departments)
+            )
+    handoff_scan(municipality=municipality)
+
+
 def demo_load(*, applications: int = 2000, seed: int = 2026) -> DemoSummary:
     """Load (or complete) the demo municipality. Idempotent."""
     rng = random.Random(seed)
@@ -293,6 +317,7 @@ def demo_load(*, applications: int = 2000, seed: int = 2026) -> DemoSummary:
         residents = _residents(municipality, rng)
     existing = Application.objects.filter(municipality=municipality).count()
     if existing >= applications:
+        _handoff_targets(municipality)
         return DemoSummary(municipality, created, existing)
 
     actors = {name: staff_actor(users[name], municipality=municipality) for name in users}
@@ -347,4 +372,5 @@ def demo_load(*, applications: int = 2000, seed: int = 2026) -> DemoSummary:
                         assignee=users[application.department.code],
                     )
         _spread_event_times(municipality, rng)
+    _handoff_targets(municipality)
     return DemoSummary(municipality, created, Application.objects.filter(municipality=municipality).count())
