@@ -423,7 +423,7 @@ def _claim_and_write(batch: HandoffBatch, fh: IO[bytes], path: Path, high: int) 
     # one UPDATE ... FROM, table names from the models, values bound
     job_table, app_table = HandoffJob._meta.db_table, Application._meta.db_table
     query = (
-        f"UPDATE {job_table} j SET state = %s, batch_id = %s, requeued = false, "  # noqa: S608
+        f"UPDATE {job_table} AS j SET state = %s, batch_id = %s, requeued = false, "  # noqa: S608
         f"attempts = j.attempts + 1, claimed_at = %s, finished_at = %s, last_error = '' FROM {app_table} a "
         f"WHERE a.id = j.application_id AND a.procedure_id = %s AND j.target_id = %s AND j.requeued "
         f"AND j.state = %s AND j.id <= %s"
