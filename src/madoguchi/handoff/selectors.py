@@ -9,10 +9,11 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from django.db.models import Count, Max, QuerySet
+from django.db.models import Count, Max, Q, QuerySet
 from django.utils import timezone
 
 from madoguchi.applications.models import Application
+from madoguchi.core.scope import Actor
 from madoguchi.handoff.models import (
     HandoffAccessToken,
     HandoffAttempt,
@@ -107,14 +108,16 @@ def export_marks(*, target: HandoffTarget) -> dict[int, int]:
     return {procedure_id: mark for procedure_id, mark in rows}
 
 
-def target_state_counts(*, target: HandoffTarget) -> dict[str, int]:
-    counts: dict[str, int] = dict(
-        HandoffJob.objects.filter(target=target).values_list("state").annotate(n=Count("id")).order_by()
-    )  # type: ignore[arg-type]
+def target_state_counts(*, target: HandoffTarget, department_ids: list[int] | None = None) -> dict[str, int]:
+    """State -> number of jobs of the target (出力済 derived). With ``department_ids``: only the jobs of
+    applications of those departments."""
+    jobs = HandoffJob.objects.filter(target=target)
+    if department_ids is not None:
+        jobs = jobs.filter(application__department_id__in=department_ids)
+    counts: dict[str, int] = dict(jobs.values_list("state").annotate(n=Count("id")).order_by())  # type: ignore[arg-type]
     if target.method in FILE_METHODS:
         for procedure_id, mark in export_marks(target=target).items():
-            n = HandoffJob.objects.filter(
-                target=target,
+            n = jobs.filter(
                 application__procedure_id=procedure_id,
                 state=JobState.PENDING,
                 requeued=False,
@@ -131,3 +134,92 @@ def failed_jobs(*, municipality_id: int) -> QuerySet[HandoffJob]:
     return HandoffJob.objects.filter(target__municipality_id=municipality_id, state="failed").select_related(
         "application", "target"
     )
+
+
+# ------------------------------------------------------------------------- staff overview (/staff/handoff/)
+HANDOFF_ROLES = frozenset({"admin", "handler", "approver"})
+
+
+@dataclass(frozen=True)
+class HandoffScope:
+    """What of the hand-off a staff member may see: the whole municipality (管理者), the departments where
+    they are 担当/決裁者/管理者, or nothing (窓口 only, DX推進)."""
+
+    municipality_id: int | None
+    department_ids: list[int] | None  # None = every department
+
+    @property
+    def empty(self) -> bool:
+        return self.municipality_id is None or self.department_ids == []
+
+
+def handoff_scope(*, actor: Actor) -> HandoffScope:
+    if actor.municipality is None:
+        return HandoffScope(None, [])
+    if actor.roles_by_department.get(None, frozenset()) & {"admin"}:
+        return HandoffScope(actor.municipality.pk, None)
+    departments = sorted(d for d in actor.department_ids if actor.roles_for(d) & HANDOFF_ROLES)
+    return HandoffScope(actor.municipality.pk, departments)
+
+
+def visible_targets(*, scope: HandoffScope) -> QuerySet[HandoffTarget]:
+    if scope.municipality_id is None or scope.empty:
+        return HandoffTarget.objects.none()
+    targets = HandoffTarget.objects.filter(municipality_id=scope.municipality_id)
+    if scope.department_ids is not None:  # a target for every procedure (none listed) covers theirs too
+        targets = targets.filter(
+            Q(procedures__department_id__in=scope.department_ids) | Q(procedures__isnull=True)
+        ).distinct()
+    return targets.order_by("name", "id")
+
+
+def visible_batches(*, scope: HandoffScope) -> QuerySet[HandoffBatch]:
+    if scope.municipality_id is None or scope.empty:
+        return HandoffBatch.objects.none()
+    batches = HandoffBatch.objects.filter(target__municipality_id=scope.municipality_id)
+    if scope.department_ids is not None:
+        batches = batches.filter(procedure__department_id__in=scope.department_ids)
+    return batches.select_related("target", "procedure")
+
+
+def visible_failed_jobs(*, scope: HandoffScope) -> QuerySet[HandoffJob]:
+    if scope.municipality_id is None or scope.empty:
+        return HandoffJob.objects.none()
+    jobs = failed_jobs(municipality_id=scope.municipality_id)
+    if scope.department_ids is not None:
+        jobs = jobs.filter(application__department_id__in=scope.department_ids)
+    return jobs
+
+
+@dataclass(frozen=True)
+class TargetRow:
+    target: HandoffTarget
+    counts: list[tuple[str, str, int]]  # (state, label, n) in JobState order
+    total: int
+
+
+def handoff_overview(*, actor: Actor, batch_limit: int = 20, failed_limit: int = 50) -> dict[str, object]:
+    """The targets with their job counts per (derived) state, the latest export files and the failed
+    jobs, as far as the actor may see them."""
+    scope = handoff_scope(actor=actor)
+    rows = []
+    for target in visible_targets(scope=scope):
+        counts = target_state_counts(target=target, department_ids=scope.department_ids)
+        rows.append(
+            TargetRow(
+                target=target,
+                counts=[(state, str(label), counts.get(state, 0)) for state, label in JobState.choices],
+                total=sum(counts.values()),
+            )
+        )
+    return {
+        "scope": scope,
+        "target_rows": rows,
+        "states": JobState.choices,
+        "batches": list(visible_batches(scope=scope).order_by("-created_at", "-id")[:batch_limit]),
+        "failed_jobs": list(
+            visible_failed_jobs(scope=scope)
+            .select_related("application__procedure")
+            .order_by("-id")[:failed_limit]
+        ),
+    }

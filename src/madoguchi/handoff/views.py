@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect
-from django.views.decorators.http import require_POST
+from django.db import transaction
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
 
 from madoguchi.applications import selectors as app_selectors
+from madoguchi.core.audit import audit_record
 from madoguchi.core.errors import PermissionDeniedError
 from madoguchi.core.scope import Actor
-from madoguchi.handoff import services
-from madoguchi.handoff.models import HandoffJob
+from madoguchi.handoff import selectors, services
+from madoguchi.handoff.models import HandoffBatch, HandoffJob
 from madoguchi.staff.views import staff_view
 
 
@@ -52,3 +56,53 @@ def enqueue(request: HttpRequest, actor: Actor, pk: int) -> HttpResponse:
         request, f"連携先 {len(jobs)} 件を登録しました。" if jobs else "新たに登録する連携先はありません。"
     )
     return redirect("staff:detail", pk=pk)
+
+
+@require_GET
+@staff_view
+def overview(request: HttpRequest, actor: Actor) -> HttpResponse:
+    """基幹連携: the targets with their job counts, the latest export files and the failed jobs."""
+    return render(
+        request, "handoff/overview.html", {"actor": actor, **selectors.handoff_overview(actor=actor)}
+    )
+
+
+@require_GET
+@staff_view
+def batch_download(request: HttpRequest, actor: Actor, batch_id: int) -> FileResponse:
+    """One ready export file, for a staff member who may see its target and procedure (audited)."""
+    scope = selectors.handoff_scope(actor=actor)
+    batch = (
+        selectors.visible_batches(scope=scope)
+        .select_related("target__municipality")
+        .filter(pk=batch_id, state=HandoffBatch.State.READY)
+        .first()
+    )
+    if batch is None or not batch.path:
+        raise Http404("連携ファイルが見つかりません。")
+    path = Path(batch.path)
+    try:
+        fh = path.open("rb")
+    except OSError as exc:
+        raise Http404("連携ファイルが見つかりません。") from exc
+    try:
+        with transaction.atomic():
+            audit_record(
+                actor=actor.label,
+                action="handoff.batch_download",
+                municipality_code=batch.target.municipality.code,
+                object_type="handoff_batch",
+                object_id=batch.pk,
+                detail={
+                    "target": batch.target.code,
+                    "procedure": batch.procedure.code,
+                    "rows": batch.rows,
+                    "sha256": batch.checksum,
+                },
+            )
+    except BaseException:
+        fh.close()
+        raise
+    response = FileResponse(fh, as_attachment=True, filename=path.name)
+    response["Cache-Control"] = "private, no-store"
+    return response
