@@ -21,6 +21,11 @@ def submit(procedure: Any, data: dict[str, Any], **kw: Any) -> Application:
     )
 
 
+def act(client: Client, application: Application, form: dict[str, Any], **kwargs: Any) -> Any:
+    """Press an action button on the application page (a transition form post)."""
+    return client.post(f"/staff/applications/{application.pk}/transition/", form, **kwargs)
+
+
 def login(client: Client, username: str) -> None:
     response = client.post("/staff/login/", {"username": username, "password": "demo-pass-2026"})
     assert response.status_code == 302, response.content.decode()[:500]
@@ -110,13 +115,11 @@ def test_clerk_flow_correction_then_approval(
     first.refresh_from_db()
     assert first.status.name == "補正依頼"
     # send the second for approval, then the approver approves it
-    client.post(f"/staff/applications/{second.pk}/transition/", {"to": "reviewing", "version": 1})
-    client.post(f"/staff/applications/{second.pk}/transition/", {"to": "pending_approval", "version": 2})
+    act(client, second, {"to": "reviewing", "version": 1})
+    act(client, second, {"to": "pending_approval", "version": 2})
     client.logout()
     login(client, "kessai")
-    response = client.post(
-        f"/staff/applications/{second.pk}/transition/", {"to": "approved", "version": 3}, follow=True
-    )
+    response = act(client, second, {"to": "approved", "version": 3}, follow=True)
     assert "決裁しました" in response.content.decode()
     second.refresh_from_db()
     assert second.status.name == "承認"
@@ -128,9 +131,10 @@ def test_stale_form_tells_user_to_reload(
 ) -> None:
     app = submit(procedure, valid_data)
     login(client, "kosodate")
-    client.post(f"/staff/applications/{app.pk}/transition/", {"to": "reviewing", "version": 1})
-    response = client.post(
-        f"/staff/applications/{app.pk}/transition/",
+    act(client, app, {"to": "reviewing", "version": 1})
+    response = act(
+        client,
+        app,
         {"to": "pending_approval", "version": 1},
         HTTP_REFERER=f"/staff/applications/{app.pk}/",
         follow=True,
@@ -147,9 +151,7 @@ def test_disallowed_action_is_refused(
     make_staff("madoguchi", (Role.CLERK, None))
     app = submit(procedure, valid_data)
     login(client, "madoguchi")
-    response = client.post(
-        f"/staff/applications/{app.pk}/transition/", {"to": "reviewing", "version": 1}, follow=True
-    )
+    response = act(client, app, {"to": "reviewing", "version": 1}, follow=True)
     assert "permission.role" in response.content.decode()
     app.refresh_from_db()
     assert app.status.code == "received"
@@ -225,11 +227,7 @@ def test_withdrawal_recorded_from_the_page(
 ) -> None:
     app = submit(procedure, valid_data)
     login(client, "kosodate")
-    response = client.post(
-        f"/staff/applications/{app.pk}/transition/",
-        {"to": "withdrawn", "reason": "窓口で申出", "version": 1},
-        follow=True,
-    )
+    response = act(client, app, {"to": "withdrawn", "reason": "窓口で申出", "version": 1}, follow=True)
     assert "取下げ" in response.content.decode()
     app.refresh_from_db()
     assert app.status.code == "withdrawn"
@@ -241,11 +239,7 @@ def test_refusal_never_redirects_to_another_site(
 ) -> None:
     app = submit(procedure, valid_data)
     login(client, "kosodate")
-    response = client.post(
-        f"/staff/applications/{app.pk}/transition/",
-        {"to": "completed", "version": 1},
-        HTTP_REFERER="https://evil.example/phish",
-    )
+    response = act(client, app, {"to": "completed", "version": 1}, HTTP_REFERER="https://evil.example/phish")
     assert response.status_code == 302 and response["Location"] == "/staff/"
 
 

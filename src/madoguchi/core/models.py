@@ -153,8 +153,12 @@ class Resident(models.Model):
         return self.name
 
     def save(self, *args: object, **kwargs: object) -> None:
-        self.name_search = search_key(f"{self.name} {self.name_kana}")
+        self.refresh_search_key()
         super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+    def refresh_search_key(self) -> None:
+        """Recompute the matching key from the stored name and カナ (the name itself is never changed)."""
+        self.name_search = search_key(f"{self.name} {self.name_kana}")
 
 
 class AuditEvent(models.Model):

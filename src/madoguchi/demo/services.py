@@ -181,12 +181,8 @@ def _residents(municipality: Municipality, rng: random.Random, households: int =
                     relationship=relation,
                 )
             )
-    for r in residents:  # save() computes the search key
-        r.name_search = ""
-    from madoguchi.core.jp.normalize import search_key
-
-    for r in residents:
-        r.name_search = search_key(f"{r.name} {r.name_kana}")
+    for r in residents:  # bulk_create skips save(), which keeps the key
+        r.refresh_search_key()
     Resident.objects.bulk_create(residents)
     return list(Resident.objects.filter(municipality=municipality))
 
