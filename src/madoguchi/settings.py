@@ -76,6 +76,9 @@ INSTALLED_APPS = [
     "madoguchi.intake",
     "madoguchi.handoff",
     "madoguchi.staff",
+    "madoguchi.identity",
+    "madoguchi.payments",
+    "madoguchi.portal",
     "madoguchi.demo",
 ]
 
@@ -108,6 +111,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "madoguchi.core.context_processors.platform",
+                "madoguchi.identity.context.portal_identity",
+                "madoguchi.portal.context.portal",
             ],
             "builtins": ["madoguchi.core.templatetags.jp"],
         },

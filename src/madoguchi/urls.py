@@ -1,6 +1,5 @@
 from django.contrib import admin
 from django.urls import include, path
-from django.views.generic import RedirectView
 
 from madoguchi.api.v1 import api as api_v1
 from madoguchi.core.views import healthz
@@ -10,7 +9,6 @@ admin.site.site_header = "Madoguchi 管理"
 admin.site.site_title = "Madoguchi 管理"
 
 urlpatterns = [
-    path("", RedirectView.as_view(url="/staff/", permanent=False)),
     path("healthz", healthz, name="healthz"),
     path("staff/intake/", include("madoguchi.intake.urls")),
     path("staff/", include("madoguchi.staff.urls")),
@@ -19,4 +17,7 @@ urlpatterns = [
     path("staff/handoff/", include("madoguchi.handoff.urls")),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("account/", include("madoguchi.identity.urls")),
+    path("pay/", include("madoguchi.payments.urls")),
+    path("", include("madoguchi.portal.urls")),
 ]
