@@ -28,6 +28,7 @@ from madoguchi.core.errors import MadoguchiError, PermissionDeniedError
 from madoguchi.core.scope import Actor, staff_actor
 from madoguchi.demo.services import DEMO_ACCOUNTS, DEMO_PASSWORD
 from madoguchi.handoff.selectors import handoff_jobs_for
+from madoguchi.payments.selectors import payment_summary
 
 View = Callable[..., HttpResponseBase]
 
@@ -142,7 +143,9 @@ def _detail_context(actor: Actor, pk: int) -> dict[str, Any]:
 
 @staff_view
 def detail(request: HttpRequest, actor: Actor, pk: int) -> HttpResponse:
-    return render(request, "staff/detail.html", _detail_context(actor, pk))
+    context = _detail_context(actor, pk)
+    context["payment_summary"] = payment_summary(application=context["application"])
+    return render(request, "staff/detail.html", context)
 
 
 def _version(request: HttpRequest) -> int | None:
