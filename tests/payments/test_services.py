@@ -34,7 +34,9 @@ def token_of(url: str) -> str:
     return url.rstrip("/").rsplit("/", 1)[1]
 
 
-def body_for(payment: Payment, event_type: str, *, event_id: str = "evt_1", amount: int | None = None) -> bytes:
+def body_for(
+    payment: Payment, event_type: str, *, event_id: str = "evt_1", amount: int | None = None
+) -> bytes:
     return json.dumps(
         {
             "id": event_id,
@@ -229,7 +231,9 @@ def test_amount_mismatch_is_not_paid(application: Application) -> None:
 
 
 @pytest.mark.django_db
-def test_who_may_start_and_when(application: Application, procedure: Any, handler: Actor, make_staff: Any) -> None:
+def test_who_may_start_and_when(
+    application: Application, procedure: Any, handler: Actor, make_staff: Any
+) -> None:
     with pytest.raises(PermissionDeniedError):
         start(application, actor=Actor.resident("demo:someone-else"))
     kaigo = make_staff("kaigo", ("handler", "kaigo"))
@@ -280,7 +284,9 @@ def test_summary_and_payment_for(application: Application, notification: Any, va
     assert summary is not None and summary.state_label == "支払済み" and summary.paid_at is not None
     from madoguchi.applications import services as app_services
 
-    free = app_services.application_submit(procedure=notification, data=valid_data, channel="online", actor=RESIDENT)
+    free = app_services.application_submit(
+        procedure=notification, data=valid_data, channel="online", actor=RESIDENT
+    )
     assert selectors.payment_summary(application=free) is None
     assert selectors.payment_for(free) is None
 
@@ -345,3 +351,22 @@ def test_the_same_webhook_twice_at_once_is_applied_once(application: Application
         t.join()
     assert sorted(outcomes) == [Outcome.APPLIED, Outcome.DUPLICATE]
     assert AuditEvent.objects.filter(action="payment.paid").count() == 1
+
+
+@pytest.mark.django_db
+def test_command_check_and_demo_webhook(application: Application) -> None:
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("payments", "check", stdout=out)
+    assert out.getvalue().startswith("demo\tOK")
+    _, url = start(application)
+    demo.demo_checkout_submit(token=token_of(url), choice="pay")
+    out = StringIO()
+    call_command("payments", "demo-webhook", token_of(url), "late", "--late", "cancel", stdout=out)
+    assert out.getvalue().startswith("ignored changed=False state=paid")
+    out = StringIO()
+    call_command("payments", "expire", "--minutes", "60", stdout=out)
+    assert out.getvalue().strip() == "expired 0"
