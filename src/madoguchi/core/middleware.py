@@ -12,6 +12,18 @@ POLICY = (
 )
 
 
+def _bridge_connect_src() -> str:
+    """The マイナンバーカード card-reader bridge (MADOGUCHI_JPKI_BRIDGE_URL) is the one other origin pages
+    may fetch from (docs/formats/jpki-bridge.md)."""
+    from madoguchi.identity.pki import bridge_origin
+
+    origin = bridge_origin()
+    return f"; connect-src 'self' {origin}" if origin else ""
+
+
+POLICY += _bridge_connect_src()
+
+
 class ContentSecurityPolicyMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
