@@ -57,9 +57,9 @@ def test_resident_pays_on_the_demo_page_and_returns(application: Application) ->
     html = client.get(checkout).content.decode()
     assert "同じ通知をもう一度送る" in html
     dup = client.post(checkout, {"action": "duplicate"}, follow=True)
-    assert "duplicate" in dup.content.decode()
+    assert "重複 (反映済み)" in dup.content.decode()
     late = client.post(checkout, {"action": "late-fail"}, follow=True)
-    assert "ignored" in late.content.decode()
+    assert "無視 (支払済みは戻さない)" in late.content.decode()
     assert application.payments.get().state == PaymentState.PAID
 
 

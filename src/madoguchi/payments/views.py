@@ -14,7 +14,7 @@ from madoguchi.core.errors import MadoguchiError, PermissionDeniedError
 from madoguchi.identity.api import current_identity, login_url
 from madoguchi.payments import demo, selectors, services
 from madoguchi.payments.gateways import WebhookRejected
-from madoguchi.payments.models import PaymentState
+from madoguchi.payments.models import Outcome, PaymentState
 
 MAX_WEBHOOK_BYTES = 64 * 1024
 DEFAULT_NEXT = "/my/"
@@ -79,7 +79,8 @@ def demo_checkout(request: HttpRequest, token: str) -> HttpResponseBase:
             )
         messages.info(
             request,
-            f"通知を送りました。結果: {outcome.outcome}（状態の変更: {'あり' if outcome.changed else 'なし'}）",
+            f"通知を送りました。結果: {Outcome(outcome.outcome).label}"
+            f"（状態の変更: {'あり' if outcome.changed else 'なし'}）",
         )
         return redirect("payments:demo_checkout", token=token)
     return render(request, "payments/demo_checkout.html", {"charge": charge})
@@ -90,7 +91,8 @@ def demo_checkout(request: HttpRequest, token: str) -> HttpResponseBase:
 def webhook(request: HttpRequest, plugin: str) -> HttpResponse:
     """Provider → us. Signed (no CSRF token: the signature is the check). 200 for every message
     recorded (including duplicates and unknown payments), 4xx for one we refuse."""
-    if int(request.headers.get("Content-Length") or 0) > MAX_WEBHOOK_BYTES:
+    length = request.headers.get("Content-Length", "")
+    if length.isdigit() and int(length) > MAX_WEBHOOK_BYTES:
         return JsonResponse({"error": "payment.webhook.too_large"}, status=413)
     body = request.body
     try:
