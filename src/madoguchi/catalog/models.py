@@ -91,6 +91,9 @@ class Procedure(models.Model):
     pittari = models.BooleanField(_("ぴったりサービス対応"), default=False)
     workflow = models.ForeignKey(Workflow, on_delete=models.PROTECT, related_name="procedures")
     is_active = models.BooleanField(_("受付中"), default=True)
+    # What the resident portal shows: summary, eligibility, timing, identity ("card"|"account"),
+    # search keywords, and the やさしい日本語 ("easy") and English ("en") versions (fixtures' "portal").
+    portal = models.JSONField(_("ポータル表示内容"), default=dict, blank=True)
 
     class Meta:
         verbose_name = _("手続")
@@ -100,6 +103,21 @@ class Procedure(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def identity_level(self) -> str:
+        """"card" (マイナンバーカードで署名) or "account" (an email account is enough)."""
+        return "card" if self.portal.get("identity") == "card" else "account"
+
+    def portal_text(self, key: str, variant: str = "") -> str:
+        """A portal text in a variant ("easy" = やさしい日本語, "en"), falling back to plain Japanese."""
+        if variant:
+            value = (self.portal.get(variant) or {}).get(key)
+            if value:
+                return str(value)
+        if key == "name":
+            return self.name
+        return str(self.portal.get(key) or "")
 
     @property
     def current_form(self) -> FormVersion:

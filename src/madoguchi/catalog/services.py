@@ -100,6 +100,7 @@ def procedure_upsert(
             "approval_chain": spec.get("approval_chain", []),
             "life_events": spec.get("life_events", []),
             "pittari": spec.get("pittari", False),
+            "portal": spec.get("portal", {}),
             "workflow": workflow,
         },
     )

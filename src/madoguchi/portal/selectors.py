@@ -1,10 +1,20 @@
-"""Reads for the resident portal."""
+"""Reads for the resident portal: finding a procedure, and a resident's own applications."""
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
+from typing import Any
 
+from django.db.models import Q, QuerySet
+from django.utils.translation import gettext_lazy as _
+
+from madoguchi.applications.models import Application, ApplicationEvent, EventKind
+from madoguchi.catalog.models import Procedure
+from madoguchi.core.jp.normalize import search_key
 from madoguchi.core.models import Municipality
+from madoguchi.identity.api import PortalIdentity
+from madoguchi.portal.models import Draft
 
 
 def portal_municipality() -> Municipality | None:
@@ -15,3 +25,149 @@ def portal_municipality() -> Municipality | None:
     if code:
         return qs.filter(code=code).first()
     return qs.first()
+
+
+@dataclass(frozen=True)
+class LifeEvent:
+    slug: str
+    label: Any
+    codes: tuple[str, ...]
+    icon: str
+
+
+LIFE_EVENTS = [
+    LifeEvent("pregnancy-birth", _("妊娠・出産"), ("pregnancy", "birth"), "👶"),
+    LifeEvent("moving", _("引越し"), ("move_in", "move_out"), "🏠"),
+    LifeEvent("care", _("介護が必要になった"), ("care",), "🤝"),
+    LifeEvent("disaster", _("災害にあった"), ("disaster",), "⛑"),
+    LifeEvent("marriage", _("結婚・名前や住所が変わった"), ("marriage",), "💍"),
+    LifeEvent("death", _("家族が亡くなった"), ("death",), "🕊"),
+]
+LIFE_EVENTS_BY_SLUG = {e.slug: e for e in LIFE_EVENTS}
+
+# everyday words → words found in procedure names (searched as well as the typed word)
+SYNONYMS: dict[str, tuple[str, ...]] = {
+    "ひっこし": ("転出", "転入", "転居", "住所"),
+    "引っ越し": ("転出", "転入", "転居", "住所"),
+    "引越し": ("転出", "転入", "転居", "住所"),
+    "引越": ("転出", "転入", "転居", "住所"),
+    "こども": ("児童", "子ども", "保育"),
+    "子供": ("児童", "子ども", "保育"),
+    "赤ちゃん": ("出生", "妊娠", "児童手当"),
+    "出産": ("出生", "妊娠", "児童手当"),
+    "保育園": ("保育",),
+    "ほいくえん": ("保育",),
+    "介護": ("介護", "要介護"),
+    "かいご": ("介護", "要介護"),
+    "台風": ("罹災",),
+    "地震": ("罹災",),
+    "火事": ("罹災",),
+    "火災": ("罹災",),
+    "大雨": ("罹災",),
+    "水害": ("罹災",),
+    "住民票": ("住民票",),
+}
+
+
+def _haystack(procedure: Procedure) -> list[str]:
+    portal = procedure.portal or {}
+    texts = [procedure.name, procedure.category, procedure.department.name]
+    texts += [str(k) for k in portal.get("keywords", [])]
+    for variant in ("easy", "en"):
+        texts.append(str((portal.get(variant) or {}).get("name", "")))
+    texts.append(str(portal.get("summary", "")))
+    return [search_key(t) for t in texts if t]
+
+
+def procedures_active(municipality: Municipality) -> QuerySet[Procedure]:
+    return (
+        Procedure.objects.filter(municipality=municipality, is_active=True)
+        .select_related("department")
+        .order_by("category", "name")
+    )
+
+
+def procedure_search(*, municipality: Municipality, query: str) -> list[Procedure]:
+    """Procedures matching every word of ``query`` (かな/カナ, 全角/半角, 異体字 folded; everyday
+    words such as 「引っ越し」 also match the procedures' own words)."""
+    terms = [t for t in query.replace("　", " ").split() if t][:8]
+    if not terms:
+        return []
+    procedures = list(procedures_active(municipality))
+    found = []
+    for p in procedures:
+        hay = _haystack(p)
+        ok = True
+        for term in terms:
+            keys = [search_key(term)] + [search_key(s) for s in SYNONYMS.get(term, ())]
+            keys += [search_key(s) for k, v in SYNONYMS.items() if search_key(k) == keys[0] for s in v]
+            if not any(k and any(k in h for h in hay) for k in keys):
+                ok = False
+                break
+        if ok:
+            found.append(p)
+    return found
+
+
+def procedures_for_event(*, municipality: Municipality, event: LifeEvent) -> list[Procedure]:
+    return [p for p in procedures_active(municipality) if set(p.life_events) & set(event.codes)]
+
+
+def procedures_by_category(*, municipality: Municipality) -> list[tuple[str, list[Procedure]]]:
+    groups: dict[str, list[Procedure]] = {}
+    for p in procedures_active(municipality):
+        groups.setdefault(p.category or "その他", []).append(p)
+    return sorted(groups.items())
+
+
+def my_applications(*, identity: PortalIdentity) -> QuerySet[Application]:
+    """The applications this resident made (identified by card) or submitted from this account."""
+    from madoguchi.portal.services import owner_key
+
+    cond = Q(portal_link__owner=owner_key(identity))
+    if identity.resident_id:
+        cond |= Q(applicant_id=identity.resident_id, municipality_id=identity.municipality_id)
+    return (
+        Application.objects.filter(cond)
+        .select_related("procedure", "status", "municipality", "department")
+        .order_by("-submitted_at")
+        .distinct()
+    )
+
+
+def my_application(*, identity: PortalIdentity, pk: int) -> Application | None:
+    return my_applications(identity=identity).filter(pk=pk).first()
+
+
+def my_drafts(*, identity: PortalIdentity) -> QuerySet[Draft]:
+    from madoguchi.portal.services import owner_key
+
+    return Draft.objects.filter(owner=owner_key(identity), application__isnull=True).select_related("procedure")
+
+
+def my_draft(*, identity: PortalIdentity, token: str) -> Draft | None:
+    from madoguchi.portal.services import owner_key
+
+    try:
+        return (
+            Draft.objects.select_related("procedure", "procedure__department", "form_version", "municipality")
+            .filter(owner=owner_key(identity), token=token)
+            .first()
+        )
+    except (ValueError, TypeError):
+        return None
+
+
+# What the applicant sees of the history: never internal notes or who the case worker is.
+RESIDENT_EVENT_KINDS = {
+    EventKind.SUBMITTED, EventKind.TRANSITION, EventKind.CORRECTION_REQUESTED, EventKind.RESUBMITTED,
+    EventKind.WITHDRAWN,
+}
+
+
+def resident_timeline(application: Application) -> list[ApplicationEvent]:
+    return list(
+        application.events.filter(kind__in=RESIDENT_EVENT_KINDS)
+        .select_related("to_status")
+        .order_by("at", "pk")
+    )

@@ -1,0 +1,100 @@
+"""The resident portal's own rows: drafts being filled in, who submitted which application online,
+and visit reservations (転入予約 until the counter's reservations exist)."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from madoguchi.applications.models import Application
+from madoguchi.catalog.models import FormVersion, Procedure
+from madoguchi.core.models import Municipality
+
+
+class Draft(models.Model):
+    """A form being filled in. ``data`` is the resident's raw input (a 個人番号 is sealed, never
+    kept in clear); the token in the URL is unguessable and the owner is checked on every request."""
+
+    token = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    municipality = models.ForeignKey(Municipality, on_delete=models.CASCADE, related_name="+")
+    procedure = models.ForeignKey(Procedure, on_delete=models.CASCADE, related_name="+")
+    form_version = models.ForeignKey(FormVersion, on_delete=models.CASCADE, related_name="+")
+    owner = models.CharField(max_length=80, db_index=True)
+    data = models.JSONField(default=dict)
+    step = models.PositiveSmallIntegerField(default=0)
+    application = models.ForeignKey(
+        Application, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("下書き")
+        verbose_name_plural = _("下書き")
+        ordering = ["-updated_at"]
+
+    def __str__(self) -> str:
+        return f"{self.procedure.name} ({self.token})"
+
+    @property
+    def submitted(self) -> bool:
+        return self.application_id is not None
+
+    @property
+    def idempotency_key(self) -> str:
+        return f"portal:{self.token}"
+
+
+class PortalApplication(models.Model):
+    """Which portal user submitted an application (for マイページ), whatever identity they used."""
+
+    application = models.OneToOneField(Application, on_delete=models.CASCADE, related_name="portal_link")
+    owner = models.CharField(max_length=80, db_index=True)
+    email = models.CharField(max_length=254, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("オンライン申請の申請者")
+        verbose_name_plural = _("オンライン申請の申請者")
+
+    def __str__(self) -> str:
+        return f"{self.application_id} ({self.owner})"
+
+
+class ReservationStatus(models.TextChoices):
+    BOOKED = "booked", _("予約済み")
+    CANCELLED = "cancelled", _("取消")
+    VISITED = "visited", _("来庁済み")
+
+
+class VisitReservation(models.Model):
+    """A visit slot at the counter (転入予約: the 転入届 itself must be made in person)."""
+
+    municipality = models.ForeignKey(Municipality, on_delete=models.CASCADE, related_name="+")
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="reservations")
+    day = models.DateField(_("来庁日"))
+    start = models.TimeField(_("開始時刻"))
+    seat = models.PositiveSmallIntegerField()
+    purpose = models.CharField(_("用件"), max_length=60)
+    status = models.CharField(max_length=10, choices=ReservationStatus.choices, default=ReservationStatus.BOOKED)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("来庁予約")
+        verbose_name_plural = _("来庁予約")
+        ordering = ["day", "start"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["municipality", "day", "start", "seat"],
+                condition=models.Q(status="booked"),
+                name="visit_slot_seat_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["application"], condition=models.Q(status="booked"), name="visit_one_per_application"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.start:%H:%M} {self.purpose}"

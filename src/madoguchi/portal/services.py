@@ -1,0 +1,302 @@
+"""Writes for the resident portal. Keyword-only, typed; an application is created, corrected or
+withdrawn only through ``applications.services`` (one transaction, history and audit rows with it)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from madoguchi.applications import services as app_services
+from madoguchi.applications.models import Application, Channel
+from madoguchi.catalog.models import Procedure
+from madoguchi.catalog.schema import parse_definition, prefill_initial, strip_secrets, validate_submission
+from madoguchi.core.audit import audit_record
+from madoguchi.core.errors import MadoguchiError, PermissionDeniedError, ValidationFailed
+from madoguchi.core.jp.business_days import add_business_days, is_office_day
+from madoguchi.core.models import Resident
+from madoguchi.core.selectors import closed_days
+from madoguchi.identity.api import PortalIdentity
+from madoguchi.portal.forms import seal, unseal
+from madoguchi.portal.models import Draft, PortalApplication, ReservationStatus, VisitReservation
+
+logger = logging.getLogger(__name__)
+
+SUBMIT_LIMIT = 10  # submissions per identity per window
+SUBMIT_WINDOW = 600  # seconds
+
+
+class RateLimited(MadoguchiError):
+    code = "portal.rate_limited"
+    default_message = "短い時間に続けて送信されました。10分ほど待ってから、もう一度お試しください。"
+
+
+def owner_key(identity: PortalIdentity) -> str:
+    """Stable across sessions: the resident when known (card), else the account."""
+    if identity.resident_id:
+        return f"resident:{identity.resident_id}"
+    if identity.account_id:
+        return f"account:{identity.account_id}"
+    return identity.label[:80]
+
+
+def draft_start(*, procedure: Procedure, identity: PortalIdentity) -> Draft:
+    """A new draft, prefilled from the 基本4情報 the resident proved (or registered)."""
+    if not procedure.is_active:
+        raise ValidationFailed(f"「{procedure.name}」は現在受け付けていません。", code="procedure.inactive")
+    if procedure.identity_level == "card" and not identity.has_card:
+        raise PermissionDeniedError(
+            "この手続にはマイナンバーカードでのログインが必要です。", code="portal.card_required"
+        )
+    form = procedure.current_form
+    definition = parse_definition(form.definition)
+    initial = prefill_initial(definition, identity.prefill())
+    return Draft.objects.create(
+        municipality=procedure.municipality,
+        procedure=procedure,
+        form_version=form,
+        owner=owner_key(identity),
+        data=initial,
+    )
+
+
+def draft_save(*, draft: Draft, data: Mapping[str, Any], step: int) -> Draft:
+    """Keep the resident's input (個人番号 sealed). Submitted drafts are frozen."""
+    if draft.submitted:
+        raise ValidationFailed("この申請はすでに送信されています。", code="portal.already_submitted")
+    definition = parse_definition(draft.form_version.definition)
+    draft.data = seal(definition, data)
+    draft.step = max(0, step)
+    draft.save(update_fields=["data", "step", "updated_at"])
+    return draft
+
+
+def draft_delete(*, draft: Draft) -> None:
+    if not draft.submitted:
+        draft.delete()
+
+
+def _rate_limit(identity: PortalIdentity, ip: str) -> None:
+    for key in (f"portal-submit:{owner_key(identity)}", f"portal-submit-ip:{ip}"):
+        try:
+            count = cache.incr(key)
+        except ValueError:
+            cache.set(key, 1, SUBMIT_WINDOW)
+            count = 1
+        limit = SUBMIT_LIMIT if key.startswith("portal-submit:") else SUBMIT_LIMIT * 5
+        if count > limit:
+            raise RateLimited()
+
+
+def draft_validate(*, draft: Draft) -> Any:
+    definition = parse_definition(draft.form_version.definition)
+    return validate_submission(definition, unseal(definition, draft.data), today=timezone.localdate())
+
+
+def _resident(identity: PortalIdentity) -> Resident | None:
+    if not identity.resident_id or not identity.municipality_id:
+        return None
+    return Resident.objects.filter(pk=identity.resident_id, municipality_id=identity.municipality_id).first()
+
+
+def _contact_email(identity: PortalIdentity, data: Mapping[str, Any]) -> str:
+    for key, value in data.items():
+        if key.endswith("email") and isinstance(value, str) and "@" in value:
+            return value.strip()
+    return identity.email
+
+
+def draft_submit(*, draft: Draft, identity: PortalIdentity, ip: str = "") -> Application:
+    """Submit a draft that needs no card signature. A repeated click returns the same application."""
+    if draft.application_id:
+        return draft.application  # type: ignore[return-value]
+    if draft.procedure.identity_level == "card":
+        raise PermissionDeniedError("この手続はマイナンバーカードで署名して送信します。", code="portal.card_required")
+    _rate_limit(identity, ip)
+    definition = parse_definition(draft.form_version.definition)
+    if draft.form_version_id != draft.procedure.current_form.pk:
+        raise ValidationFailed(
+            "様式が改訂されました。お手数ですが、新しい様式でもう一度入力してください。", code="portal.form_changed"
+        )
+    data = unseal(definition, draft.data)
+    with transaction.atomic():
+        locked = Draft.objects.select_for_update().get(pk=draft.pk)
+        if locked.application_id:
+            return locked.application  # type: ignore[return-value]
+        application = app_services.application_submit(
+            procedure=draft.procedure,
+            data=data,
+            channel=Channel.ONLINE,
+            actor=identity.actor(),
+            applicant=_resident(identity),
+            idempotency_key=draft.idempotency_key,
+            needs_review="" if identity.resident_id else "【identify.account】メールアカウントからの申請です（本人確認なし）。",
+        )
+        _link(application=application, identity=identity, email=_contact_email(identity, data))
+        locked.application = application
+        locked.data = {}  # the application holds the data now; nothing sensitive stays in the draft
+        locked.save(update_fields=["application", "data", "updated_at"])
+    draft.application = application
+    transaction.on_commit(lambda: receipt_email(application=application, to=_contact_email(identity, data)))
+    return application
+
+
+def _link(*, application: Application, identity: PortalIdentity, email: str) -> None:
+    PortalApplication.objects.get_or_create(
+        application=application, defaults={"owner": owner_key(identity), "email": email[:254]}
+    )
+
+
+@dataclass(frozen=True)
+class SignedOutcome:
+    application: Application | None
+    code: str = ""
+    message: str = ""
+
+
+def draft_submit_signed(*, draft: Draft, identity: PortalIdentity, signed_xml: bytes, ip: str = "") -> SignedOutcome:
+    """Submit a draft signed with the 署名用 certificate: it enters 申請管理 exactly like a ぴったり
+    package (signature, chain and CRL checked; applicant identified by the certificate's serial)."""
+    from madoguchi.identity.signing import signed_application_submit
+
+    if draft.application_id:
+        return SignedOutcome(draft.application)
+    if not identity.has_card:
+        raise PermissionDeniedError("マイナンバーカードでログインしてください。", code="portal.card_required")
+    _rate_limit(identity, ip)
+    definition = parse_definition(draft.form_version.definition)
+    data = unseal(definition, draft.data)
+    result = signed_application_submit(
+        identity=identity, procedure=draft.procedure, signed_xml=signed_xml, data=data,
+        external_id=str(draft.token),
+    )
+    if result.application_id is None:
+        return SignedOutcome(None, code=result.code or "signature.invalid", message=result.message or "")
+    application = Application.objects.get(pk=result.application_id)
+    with transaction.atomic():
+        _link(application=application, identity=identity, email=_contact_email(identity, data))
+        Draft.objects.filter(pk=draft.pk).update(application=application, data={}, updated_at=timezone.now())
+    draft.application = application
+    transaction.on_commit(lambda: receipt_email(application=application, to=_contact_email(identity, data)))
+    return SignedOutcome(application)
+
+
+def receipt_email(*, application: Application, to: str) -> None:
+    """受付のお知らせ. No personal data in the mail: the number, the procedure, and where to look."""
+    if not to:
+        return
+    url = getattr(settings, "MADOGUCHI_PORTAL_URL", "http://127.0.0.1:8000").rstrip("/")
+    body = (
+        f"{application.municipality.name}です。オンライン申請を受け付けました。\n\n"
+        f"受付番号: {application.reception_number}\n"
+        f"手続: {application.procedure.name}\n"
+        f"受付日時: {timezone.localtime(application.submitted_at):%Y-%m-%d %H:%M}\n\n"
+        f"進み具合はマイページで確認できます: {url}{reverse('portal:my')}\n"
+        "このメールに心当たりがない場合は、お手数ですが市役所までご連絡ください。\n"
+    )
+    try:
+        send_mail(
+            subject=f"【{application.municipality.name}】申請を受け付けました（{application.reception_number}）",
+            message=body,
+            from_email=None,
+            recipient_list=[to],
+        )
+    except Exception:  # the application is safe; a mail outage must not fail the request
+        logger.exception("portal.receipt_mail_failed", extra={"application": application.pk})
+
+
+def portal_resubmit(*, application: Application, identity: PortalIdentity, answers: Mapping[str, Any]) -> Application:
+    """Answer a 補正依頼: only the fields the staff asked for change; the rest stays as stored."""
+    definition = parse_definition(application.form_version.definition)
+    allowed = set(application.correction_fields)
+    unexpected = set(answers) - allowed
+    if unexpected:
+        raise ValidationFailed("補正を求められていない項目は変更できません。", code="portal.correction_field")
+    # start from the stored values (each 個人番号 is carried over by the service), replace the asked-for fields
+    data = strip_secrets(definition, application.data)
+    for key in allowed:
+        if key in answers:
+            data[key] = answers[key]
+        else:
+            data.pop(key, None)
+    data = unseal(definition, data)
+    return app_services.application_resubmit(application=application, data=data, actor=identity.actor())
+
+
+def portal_withdraw(*, application: Application, identity: PortalIdentity) -> Application:
+    return app_services.application_withdraw(application=application, actor=identity.actor(), reason="")
+
+
+# ------------------------------------------------------------------ visit reservations
+SLOT_TIMES = [time(h, m) for h in range(9, 17) for m in (0, 30) if (h, m) != (12, 0) and (h, m) != (12, 30)]
+SEATS_PER_SLOT = 3
+BOOKING_DAYS = 30
+
+
+def slots_available(*, municipality: Any, start: date, days: int = 14) -> list[tuple[date, list[tuple[time, int]]]]:
+    """Open business days from ``start`` with the free seats of each half-hour slot."""
+    closed = closed_days(municipality)
+    taken: dict[tuple[date, time], int] = {}
+    end = start + timedelta(days=BOOKING_DAYS + days)
+    for day, at in VisitReservation.objects.filter(
+        municipality=municipality, status=ReservationStatus.BOOKED, day__gte=start, day__lte=end
+    ).values_list("day", "start"):
+        taken[(day, at)] = taken.get((day, at), 0) + 1
+    out: list[tuple[date, list[tuple[time, int]]]] = []
+    day = start
+    while len(out) < days and day <= end:
+        if is_office_day(day, closed):
+            out.append((day, [(t, SEATS_PER_SLOT - taken.get((day, t), 0)) for t in SLOT_TIMES]))
+        day += timedelta(days=1)
+    return out
+
+
+def first_bookable_day(municipality: Any, now: datetime | None = None) -> date:
+    now = timezone.localtime(now or timezone.now())
+    return add_business_days(now.date(), 1, closed_days(municipality))
+
+
+def reservation_book(
+    *, application: Application, identity: PortalIdentity, day: date, start: time, purpose: str
+) -> VisitReservation:
+    """Book a visit slot for an application (one per application; a new booking replaces the old)."""
+    municipality = application.municipality
+    if start not in SLOT_TIMES or not is_office_day(day, closed_days(municipality)):
+        raise ValidationFailed("その日時は予約できません。開庁日の表示された時間から選んでください。",
+                               code="reservation.slot_invalid")
+    if day < first_bookable_day(municipality) or day > timezone.localdate() + timedelta(days=BOOKING_DAYS + 60):
+        raise ValidationFailed("その日は予約できません。", code="reservation.out_of_range")
+    with transaction.atomic():
+        VisitReservation.objects.filter(application=application, status=ReservationStatus.BOOKED).update(
+            status=ReservationStatus.CANCELLED
+        )
+        for seat in range(1, SEATS_PER_SLOT + 1):
+            try:
+                with transaction.atomic():
+                    booking = VisitReservation.objects.create(
+                        municipality=municipality, application=application, day=day, start=start, seat=seat,
+                        purpose=purpose[:60],
+                    )
+                break
+            except IntegrityError:
+                continue
+        else:
+            raise ValidationFailed("その時間は満席になりました。別の時間を選んでください。", code="reservation.full")
+        audit_record(
+            actor=identity.actor().label,
+            action="portal.reservation_booked",
+            municipality_code=municipality.code,
+            object_type="application",
+            object_id=application.reception_number,
+            detail={"day": day.isoformat(), "start": start.strftime("%H:%M")},
+        )
+    return booking
