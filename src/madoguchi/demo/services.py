@@ -28,6 +28,7 @@ from madoguchi.core.models import ClosedDay, Municipality, Resident, Role, Staff
 from madoguchi.core.scope import Actor, staff_actor
 from madoguchi.demo.generator import sample_submission
 from madoguchi.demo.people import FAMILY_NAMES, FEMALE_NAMES, MALE_NAMES, TOWNS
+from madoguchi.identity.demo import demo_cards_ensure
 
 DEMO_CODE_BASE = "99999"  # not a real 団体コード prefix: the demo can never collide with a real one
 DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105 - documented demo password
@@ -311,6 +312,7 @@ def demo_load(*, applications: int = 2000, seed: int = 2026) -> DemoSummary:
         )
         procedure_load_fixtures(municipality=municipality)
         residents = _residents(municipality, rng)
+    demo_cards_ensure(municipality=municipality)  # マイナンバーカード for a few residents (portal demo login)
     existing = Application.objects.filter(municipality=municipality).count()
     if existing >= applications:
         _handoff_targets(municipality)
