@@ -9,6 +9,14 @@ from django.test import Client
 from madoguchi.identity.api import SESSION_KEY, PortalIdentity
 
 
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits() -> None:
+    """Submission rate limits live in the shared cache (Redis): each test starts with none used."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture
 def portal_login(client: Client) -> Callable[..., PortalIdentity]:
     """Put a resident identity in the test client's session (what an identity plugin does on login)."""

@@ -205,3 +205,63 @@ def test_english_and_search_synonyms(client: Client, open_procedure: Any) -> Non
     html = client.get("/procedures/test-portal/").content.decode()
     assert "Test procedure" in html
     assert re.search(r"<html lang=\"en\"", html)
+
+
+def test_fee_is_paid_from_my_page(
+    client: Client, open_procedure: Any, portal_login: Any, account_identity: PortalIdentity
+) -> None:
+    open_procedure.fee = 300
+    open_procedure.save(update_fields=["fee"])
+    portal_login(account_identity)
+    draft = _start(client, "test-portal")
+    client.post(f"/drafts/{draft.token}/step/1/", {
+        "name": "山田 太郎", "name_kana": "ヤマダ", "birth_date__era": "平成", "birth_date__year": "2",
+        "birth_date__month": "1", "birth_date__day": "1", "action": "next",
+    })
+    client.post(f"/drafts/{draft.token}/step/2/", {"children__count": "0", "action": "next"})
+    assert "手数料 300円" in client.get(f"/drafts/{draft.token}/review/").content.decode()
+    client.post(f"/drafts/{draft.token}/submit/")
+    app = Application.objects.get()
+    detail = client.get(f"/my/applications/{app.pk}/").content.decode()
+    assert "手数料を支払う" in detail and "未払い" in detail
+    checkout = client.post(f"/my/applications/{app.pk}/pay/")
+    assert checkout.status_code == 302 and "/pay/demo/checkout/" in checkout["Location"]
+    back = client.post(checkout["Location"], {"action": "pay"}, follow=True)
+    assert back.status_code == 200
+    detail = client.get(f"/my/applications/{app.pk}/").content.decode()
+    assert "支払済み" in detail and "手数料を支払う" not in detail
+    # someone else cannot pay (or see) this application
+    other = Client()
+    portal_login(PortalIdentity(method="password", label="acct:9", account_id=9), other)
+    assert other.post(f"/my/applications/{app.pk}/pay/").status_code == 404
+
+
+def test_staff_message_and_issued_document_reach_my_page(
+    client: Client, open_procedure: Any, portal_login: Any, account_identity: PortalIdentity, handler: Any,
+) -> None:
+    from madoguchi.demo.services import PDF_SAMPLE
+
+    portal_login(account_identity)
+    draft = _start(client, "test-portal")
+    client.post(f"/drafts/{draft.token}/step/1/", {
+        "name": "山田 太郎", "name_kana": "ヤマダ", "birth_date__era": "平成", "birth_date__year": "2",
+        "birth_date__month": "1", "birth_date__day": "1", "action": "next",
+    })
+    client.post(f"/drafts/{draft.token}/step/2/", {"children__count": "0", "action": "next"})
+    client.post(f"/drafts/{draft.token}/submit/")
+    app = Application.objects.get()
+    staff = Client()
+    staff.force_login(handler.user)
+    staff.post(f"/staff/applications/{app.pk}/message/", {"body": "書類を確認しました。<b>太字</b>"})
+    staff.post(f"/staff/applications/{app.pk}/document/", {"document": _file("決定通知書.pdf", PDF_SAMPLE, "application/pdf")})
+    rejected = staff.post(f"/staff/applications/{app.pk}/document/",
+                          {"document": _file("x.pdf", b"MZ\x90\x00not a pdf", "application/pdf")}, follow=True)
+    assert "attachment.type_not_allowed" in rejected.content.decode()
+    html = client.get(f"/my/applications/{app.pk}/").content.decode()
+    assert "書類を確認しました。&lt;b&gt;" in html and "決定通知書.pdf" in html
+    doc = app.issued_documents.get()
+    download = client.get(f"/my/applications/{app.pk}/documents/{doc.pk}/")
+    assert download.status_code == 200 and b"".join(download.streaming_content).startswith(b"%PDF")
+    other = Client()
+    portal_login(PortalIdentity(method="password", label="acct:9", account_id=9), other)
+    assert other.get(f"/my/applications/{app.pk}/documents/{doc.pk}/").status_code == 404

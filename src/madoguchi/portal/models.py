@@ -98,3 +98,38 @@ class VisitReservation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} {self.start:%H:%M} {self.purpose}"
+
+
+class ResidentMessage(models.Model):
+    """A message from the department to the applicant, shown in マイページ (never internal memos)."""
+
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="resident_messages")
+    body = models.TextField(_("本文"))
+    sender_label = models.CharField(max_length=150)
+    sent_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("申請者へのお知らせ")
+        verbose_name_plural = _("申請者へのお知らせ")
+        ordering = ["sent_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.application_id} {self.sent_at:%Y-%m-%d}"
+
+
+class IssuedDocument(models.Model):
+    """A document the department issues to the applicant (e.g. 罹災証明書 PDF), downloadable in マイページ."""
+
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="issued_documents")
+    blob = models.ForeignKey("applications.Blob", on_delete=models.PROTECT, related_name="+")
+    filename = models.CharField(_("ファイル名"), max_length=200)
+    issued_by_label = models.CharField(max_length=150)
+    issued_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("交付文書")
+        verbose_name_plural = _("交付文書")
+        ordering = ["issued_at", "pk"]
+
+    def __str__(self) -> str:
+        return self.filename

@@ -4,6 +4,7 @@ withdrawn only through ``applications.services`` (one transaction, history and a
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -31,8 +32,11 @@ from madoguchi.portal.models import Draft, PortalApplication, ReservationStatus,
 
 logger = logging.getLogger(__name__)
 
-SUBMIT_LIMIT = 10  # submissions per identity per window
-SUBMIT_WINDOW = 600  # seconds
+# Submissions per resident (and per client address) in a window; operators tune them by environment
+# (MADOGUCHI_PORTAL_SUBMIT_LIMIT / _IP_LIMIT / _WINDOW), e.g. for a load test from one address.
+SUBMIT_LIMIT = int(os.environ.get("MADOGUCHI_PORTAL_SUBMIT_LIMIT", "10"))
+SUBMIT_IP_LIMIT = int(os.environ.get("MADOGUCHI_PORTAL_SUBMIT_IP_LIMIT", "200"))
+SUBMIT_WINDOW = int(os.environ.get("MADOGUCHI_PORTAL_SUBMIT_WINDOW", "600"))
 
 
 class RateLimited(MadoguchiError):
@@ -92,7 +96,7 @@ def _rate_limit(identity: PortalIdentity, ip: str) -> None:
         except ValueError:
             cache.set(key, 1, SUBMIT_WINDOW)
             count = 1
-        limit = SUBMIT_LIMIT if key.startswith("portal-submit:") else SUBMIT_LIMIT * 5
+        limit = SUBMIT_LIMIT if key.startswith("portal-submit:") else SUBMIT_IP_LIMIT
         if count > limit:
             raise RateLimited()
 
@@ -300,3 +304,77 @@ def reservation_book(
             detail={"day": day.isoformat(), "start": start.strftime("%H:%M")},
         )
     return booking
+
+
+# ------------------------------------------------------------------ from the department to the applicant
+def _require_department(application: Application, actor: Any) -> None:
+    roles = actor.roles_for(application.department_id) if actor.is_staff else frozenset()
+    if (
+        not actor.is_staff
+        or actor.municipality is None
+        or actor.municipality.pk != application.municipality_id
+        or not actor.can_see_department(application.department_id)
+        or not roles & {"handler", "approver", "admin", "clerk"}
+    ):
+        raise PermissionDeniedError("この申請の申請者に連絡する権限がありません。", code="permission.denied")
+
+
+def resident_message_send(*, application: Application, actor: Any, body: str) -> Any:
+    """お知らせ to the applicant, shown in マイページ (and by mail if they gave an address)."""
+    from madoguchi.portal.models import ResidentMessage
+
+    _require_department(application, actor)
+    text = body.strip()
+    if not text or len(text) > 2000:
+        raise ValidationFailed("お知らせの本文を2,000文字以内で入力してください。", code="message.invalid")
+    with transaction.atomic():
+        message = ResidentMessage.objects.create(
+            application=application, body=text, sender_label=actor.label, sent_at=timezone.now()
+        )
+        audit_record(
+            actor=actor.label, action="portal.message_sent", municipality_code=application.municipality.code,
+            object_type="application", object_id=application.reception_number, detail={"length": len(text)},
+        )
+    link = PortalApplication.objects.filter(application=application).first()
+    if link and link.email:
+        transaction.on_commit(lambda: _notify(application=application, to=link.email, what="お知らせ"))
+    return message
+
+
+def document_issue(*, application: Application, actor: Any, content: bytes, filename: str) -> Any:
+    """交付文書 (a PDF the department issues): stored content-addressed, downloadable by the applicant."""
+    from madoguchi.applications.storage import blob_store
+    from madoguchi.portal.models import IssuedDocument
+
+    _require_department(application, actor)
+    stored = blob_store(content=content, filename=filename, allowed=["application/pdf"])
+    with transaction.atomic():
+        document = IssuedDocument.objects.create(
+            application=application, blob_id=stored.sha256, filename=stored.filename,
+            issued_by_label=actor.label, issued_at=timezone.now(),
+        )
+        audit_record(
+            actor=actor.label, action="portal.document_issued", municipality_code=application.municipality.code,
+            object_type="application", object_id=application.reception_number,
+            detail={"sha256": stored.sha256, "size": stored.size},
+        )
+    link = PortalApplication.objects.filter(application=application).first()
+    if link and link.email:
+        transaction.on_commit(lambda: _notify(application=application, to=link.email, what="交付文書"))
+    return document
+
+
+def _notify(*, application: Application, to: str, what: str) -> None:
+    url = getattr(settings, "MADOGUCHI_PORTAL_URL", "http://127.0.0.1:8000").rstrip("/")
+    try:
+        send_mail(
+            subject=f"【{application.municipality.name}】{what}があります（{application.reception_number}）",
+            message=(
+                f"{application.municipality.name}です。受付番号 {application.reception_number} の申請について、"
+                f"{what}があります。\nマイページでご確認ください: {url}{reverse('portal:my')}\n"
+            ),
+            from_email=None,
+            recipient_list=[to],
+        )
+    except Exception:
+        logger.exception("portal.notify_mail_failed", extra={"application": application.pk})

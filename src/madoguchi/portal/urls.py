@@ -18,4 +18,6 @@ urlpatterns = [
     path("my/applications/<int:pk>/correction/", views.my_correction, name="my_correction"),
     path("my/applications/<int:pk>/withdraw/", views.my_withdraw, name="my_withdraw"),
     path("my/applications/<int:pk>/reservation/", views.my_reservation, name="my_reservation"),
+    path("my/applications/<int:pk>/pay/", views.my_pay, name="my_pay"),
+    path("my/applications/<int:pk>/documents/<int:doc>/", views.my_document, name="my_document"),
 ]

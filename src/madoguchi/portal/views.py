@@ -322,6 +322,7 @@ def my_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "application": application,
             "rows": display_rows(definition, application.data),
             "timeline": selectors.resident_timeline(application),
+            "resident_messages": application.resident_messages.all(),
             "can_correct": status == "correction_requested",
             "can_withdraw": application.is_open and status not in {"withdrawn"},
             "reservations": application.reservations.filter(status="booked"),
@@ -342,21 +343,52 @@ def _payment(application: Any) -> Any:
 
 
 def _pay_url(application: Any) -> str:
-    from django.urls import NoReverseMatch
-
     if not application.procedure.fee or not application.is_open:
         return ""
     payment = _payment(application)
     if payment is not None and getattr(payment, "state", "") == "paid":
         return ""
+    return reverse("portal:my_pay", kwargs={"pk": application.pk})
+
+
+@require_POST
+@identity_required("account")
+def my_pay(request: HttpRequest, pk: int) -> HttpResponse:
+    """Pay the fee of one's own application (ownership checked here; the payment plugin does the rest)."""
+    from madoguchi.core.scope import Actor
+    from madoguchi.payments.services import payment_start
+
+    application = _my_application(request, pk)
+    back = reverse("portal:my_detail", kwargs={"pk": pk})
     try:
-        return reverse("payments:start", kwargs={"application_id": application.pk})
-    except NoReverseMatch:
-        return ""
+        _payment_row, url = payment_start(
+            application=application, actor=Actor.system(_identity(request).actor().label), return_url=back
+        )
+    except MadoguchiError as exc:
+        messages.error(request, f"{exc.message}【{exc.code}】")
+        return HttpResponseRedirect(back)
+    return HttpResponseRedirect(url)
 
 
 def _documents(application: Any) -> list[Any]:
-    return list(application.attachments.filter(field_path__startswith="issued:").select_related("blob"))
+    return list(application.issued_documents.all())
+
+
+@identity_required("account")
+def my_document(request: HttpRequest, pk: int, doc: int) -> HttpResponse:
+    from django.http import FileResponse
+
+    from madoguchi.applications.storage import blob_path
+
+    application = _my_application(request, pk)
+    document = application.issued_documents.filter(pk=doc).select_related("blob").first()
+    if document is None:
+        raise Http404()
+    response = FileResponse(blob_path(document.blob_id).open("rb"), content_type=document.blob.mime,
+                            as_attachment=True, filename=document.filename)
+    response["Cache-Control"] = "no-store"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 @identity_required("account")

@@ -15,5 +15,7 @@ urlpatterns = [
     path("applications/<int:pk>/assign/", views.assign, name="assign"),
     path("applications/<int:pk>/comment/", views.comment, name="comment"),
     path("applications/<int:pk>/mynumber/", views.reveal_mynumber, name="mynumber"),
+    path("applications/<int:pk>/message/", views.resident_message, name="resident_message"),
+    path("applications/<int:pk>/document/", views.issue_document, name="issue_document"),
     path("applications/<int:pk>/attachments/<int:attachment_id>/", views.attachment, name="attachment"),
 ]

@@ -145,6 +145,8 @@ def _detail_context(actor: Actor, pk: int) -> dict[str, Any]:
 def detail(request: HttpRequest, actor: Actor, pk: int) -> HttpResponse:
     context = _detail_context(actor, pk)
     context["payment_summary"] = payment_summary(application=context["application"])
+    context["resident_messages"] = context["application"].resident_messages.all()
+    context["issued_documents"] = context["application"].issued_documents.all()
     return render(request, "staff/detail.html", context)
 
 
@@ -248,3 +250,31 @@ def attachment(request: HttpRequest, actor: Actor, pk: int, attachment_id: int) 
         "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"
     )
     return response
+
+
+@require_POST
+@staff_view
+def resident_message(request: HttpRequest, actor: Actor, pk: int) -> HttpResponse:
+    """お知らせ to the applicant (マイページ)."""
+    from madoguchi.portal.services import resident_message_send
+
+    application = selectors.application_detail(actor=actor, pk=pk)
+    resident_message_send(application=application, actor=actor, body=request.POST.get("body", ""))
+    messages.success(request, f"{application.reception_number} の申請者にお知らせを送りました。")
+    return redirect("staff:detail", pk=pk)
+
+
+@require_POST
+@staff_view
+def issue_document(request: HttpRequest, actor: Actor, pk: int) -> HttpResponse:
+    """交付文書 (PDF) for the applicant to download in マイページ."""
+    from madoguchi.portal.services import document_issue
+
+    application = selectors.application_detail(actor=actor, pk=pk)
+    upload = request.FILES.get("document")
+    if upload is None:
+        messages.error(request, "【document.missing】交付するPDFファイルを選んでください。")
+        return redirect("staff:detail", pk=pk)
+    document_issue(application=application, actor=actor, content=upload.read(), filename=upload.name or "document.pdf")
+    messages.success(request, f"{application.reception_number} の交付文書を登録しました。")
+    return redirect("staff:detail", pk=pk)
