@@ -388,7 +388,7 @@ def my_document(request: HttpRequest, pk: int, doc: int) -> HttpResponse:
                             as_attachment=True, filename=document.filename)
     response["Cache-Control"] = "no-store"
     response["X-Content-Type-Options"] = "nosniff"
-    return response
+    return response  # type: ignore[return-value]  # a streamed file is a response like any other
 
 
 @identity_required("account")
