@@ -95,7 +95,15 @@ def blob_store(
         content=content, filename=filename, declared_mime=declared_mime, allowed=allowed, max_bytes=max_bytes
     )
     digest = hashlib.sha256(content).hexdigest()
-    path = blob_path(digest)
+    blob_write(content=content, sha256=digest)
+    Blob.objects.get_or_create(sha256=digest, defaults={"size": len(content), "mime": mime})
+    return StoredFile(sha256=digest, size=len(content), mime=mime, filename=Path(filename).name[:200])
+
+
+def blob_write(*, content: bytes, sha256: str) -> None:
+    """Write the file of a checked blob (``sha256`` of ``content``) unless it is there already: a temp
+    file, fsync, atomic rename. The Blob row is the caller's (``blob_store`` or a batch)."""
+    path = blob_path(sha256)
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
@@ -108,8 +116,6 @@ def blob_store(
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
-    Blob.objects.get_or_create(sha256=digest, defaults={"size": len(content), "mime": mime})
-    return StoredFile(sha256=digest, size=len(content), mime=mime, filename=Path(filename).name[:200])
 
 
 def blob_read(sha256: str) -> bytes:

@@ -72,6 +72,7 @@ class TrustStore:
     intermediates: list[x509.Certificate] = field(default_factory=list)
     crls: list[x509.CertificateRevocationList] = field(default_factory=list)
     source: str = ""
+    _plans: dict[tuple[x509.Certificate, ...], _Plan] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def from_dir(cls, path: Path) -> TrustStore:
@@ -125,42 +126,67 @@ class TrustStore:
         return None
 
     def verify(self, cert: x509.Certificate, *, chain: list[x509.Certificate], at: dt.datetime) -> None:
-        """Raise PackageRejected unless ``cert`` chains to an anchor, was valid and unrevoked at ``at``."""
-        pool = self.intermediates + [c for c in chain if c.issuer != c.subject]
-        path: list[x509.Certificate] = [cert]
-        current = cert
-        for _ in range(MAX_DEPTH):
-            found = self._issuer_of(current, pool)
-            if found is None:
-                raise PackageRejected("certificate.untrusted", f"(発行者 {current.issuer.rfc4514_string()})")
-            issuer, is_anchor = found
-            path.append(issuer)
-            if is_anchor:
-                break
-            current = issuer
-        else:
-            raise PackageRejected("certificate.untrusted", "(証明書パスが長すぎます)")
-        for c in path:
+        """Raise PackageRejected unless ``cert`` chains to an anchor, was valid and unrevoked at ``at``.
+
+        What does not depend on ``at`` (the path to an anchor, the EKU check, the CRL of each issuer and
+        the entry for each serial) is worked out once per distinct (certificate, chain) and kept on this
+        store: a store is rebuilt whenever a file of the trust folder changes (``trust_store``), so the
+        memo never outlives the CRLs it was computed from. The checks against ``at`` run every time, in
+        the order and with the codes they always had."""
+        key = (cert, *chain)
+        plan = self._plans.get(key)
+        if plan is None:
+            plan = self._plan(cert, chain)
+            with _cache_lock:
+                if len(self._plans) >= 4096:
+                    self._plans.clear()
+                self._plans[key] = plan
+        if plan.untrusted is not None:
+            raise PackageRejected("certificate.untrusted", plan.untrusted)
+        for c in plan.path:
             if not (c.not_valid_before_utc <= at <= c.not_valid_after_utc):
                 which = "署名者" if c is cert else "認証局"
                 raise PackageRejected(
                     "certificate.expired",
                     f"({which}: {c.not_valid_before_utc:%Y-%m-%d}〜{c.not_valid_after_utc:%Y-%m-%d}, 署名 {at:%Y-%m-%d})",
                 )
-        ekus = _eku(cert)
-        if ekus is not None and ExtendedKeyUsageOID.EMAIL_PROTECTION not in ekus and not any(
-            e.dotted_string.startswith("1.2.392.") for e in ekus
-        ):
+        if not plan.eku_ok:
             raise PackageRejected("certificate.untrusted", "(署名用の証明書ではありません)")
-        for child, issuer in itertools.pairwise(path):
-            crl = self._crl_for(issuer)
-            if crl is None:
+        for child, issuer, has_crl, entry in plan.revocation:
+            if not has_crl:
                 raise PackageRejected("certificate.crl_unavailable", f"({issuer.subject.rfc4514_string()})")
-            entry = crl.get_revoked_certificate_by_serial_number(child.serial_number)
             if entry is not None and entry.revocation_date_utc <= at:
                 raise PackageRejected(
                     "certificate.revoked", f"(シリアル {serial_text(child.serial_number)}, {entry.revocation_date_utc:%Y-%m-%d})"
                 )
+
+    def _plan(self, cert: x509.Certificate, chain: list[x509.Certificate]) -> _Plan:
+        pool = self.intermediates + [c for c in chain if c.issuer != c.subject]
+        path: list[x509.Certificate] = [cert]
+        current = cert
+        for _ in range(MAX_DEPTH):
+            found = self._issuer_of(current, pool)
+            if found is None:
+                return _Plan(untrusted=f"(発行者 {current.issuer.rfc4514_string()})")
+            issuer, is_anchor = found
+            path.append(issuer)
+            if is_anchor:
+                break
+            current = issuer
+        else:
+            return _Plan(untrusted="(証明書パスが長すぎます)")
+        ekus = _eku(cert)
+        eku_ok = ekus is None or ExtendedKeyUsageOID.EMAIL_PROTECTION in ekus or any(
+            e.dotted_string.startswith("1.2.392.") for e in ekus
+        )
+        revocation = []
+        for child, issuer in itertools.pairwise(path):
+            crl = self._crl_for(issuer)
+            entry = crl.get_revoked_certificate_by_serial_number(child.serial_number) if crl is not None else None
+            revocation.append((child, issuer, crl is not None, entry))
+            if crl is None:
+                break
+        return _Plan(path=tuple(path), eku_ok=eku_ok, revocation=tuple(revocation))
 
     def _crl_for(self, issuer: x509.Certificate) -> x509.CertificateRevocationList | None:
         best = None
@@ -170,6 +196,17 @@ class TrustStore:
             if best is None or crl.last_update_utc > best.last_update_utc:
                 best = crl
         return best
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What ``TrustStore.verify`` works out once per (certificate, chain): the path or why there is none,
+    the EKU verdict, and per (child, issuer) pair whether the issuer has a CRL and the child's entry."""
+
+    untrusted: str | None = None
+    path: tuple[x509.Certificate, ...] = ()
+    eku_ok: bool = True
+    revocation: tuple[tuple[x509.Certificate, x509.Certificate, bool, x509.RevokedCertificate | None], ...] = ()
 
 
 def _issued_by(cert: x509.Certificate, candidate: x509.Certificate) -> bool:

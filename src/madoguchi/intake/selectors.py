@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,6 +40,25 @@ def certificate_resident_at(
             valid_from__lte=at, valid_to__gte=at
         )
     )
+    return link_answer(
+        links=links,
+        serial=serial,
+        at=at,
+        resident_for=lambda code: Resident.objects.filter(
+            municipality=municipality, resident_code=code
+        ).first(),
+    )
+
+
+def link_answer(
+    *,
+    links: list[CertificateLink],
+    serial: str,
+    at: dt.datetime,
+    resident_for: Callable[[str], Resident | None],
+) -> LinkAnswer:
+    """The answer of ``certificate_resident_at`` from the links of (serial, issuer) valid at ``at``
+    (also used by the batch importer, which reads the links and residents of a whole batch at once)."""
     if not links:
         return LinkAnswer(None, None, "identify.unknown",
                           f"署名用電子証明書 (シリアル番号 {serial}) の紐付情報がありません。")
@@ -56,7 +75,7 @@ def certificate_resident_at(
         return LinkAnswer(None, None, "identify.ambiguous",
                           f"シリアル番号 {serial} が複数の住民に紐付いています。")
     link = live[0]
-    resident = Resident.objects.filter(municipality=municipality, resident_code=link.resident_code).first()
+    resident = resident_for(link.resident_code)
     if resident is None:
         return LinkAnswer(None, link, "identify.resident_missing",
                           "紐付先の住民票コードが住民記録にありません。")

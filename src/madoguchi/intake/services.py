@@ -95,11 +95,11 @@ _FOREVER = float("inf")
 _PROCEDURE_STAMP_SQL = """
 SELECT p.id, p.xmin::text, d.xmin::text, m.xmin::text,
        (SELECT f.id FROM catalog_formversion f WHERE f.procedure_id = p.id AND f.published
-        ORDER BY f.version DESC LIMIT 1)
+        ORDER BY f.version DESC LIMIT 1), p.code
   FROM catalog_procedure p
   JOIN core_department d ON d.id = p.department_id
   JOIN core_municipality m ON m.id = p.municipality_id
- WHERE p.municipality_id = %s AND p.code = %s
+ WHERE p.municipality_id = %s AND p.code = ANY(%s)
 """
 
 
@@ -108,38 +108,63 @@ def _procedure_row(
 ) -> tuple[Procedure | None, int | None]:
     """The procedure (with department and municipality) and the id of its current form, as the
     database has them now."""
+    return _procedure_rows(municipality, [package.procedure_code], cache)[package.procedure_code]
+
+
+def _procedure_rows(
+    municipality: Municipality, codes: list[str], cache: ImportCache | None
+) -> dict[str, tuple[Procedure | None, int | None]]:
+    """``_procedure_row`` for several procedure codes at once (the batch importer: one query)."""
     if cache is None or connection.vendor != "postgresql":
-        current = FormVersion.objects.filter(procedure=OuterRef("pk"), published=True).order_by("-version")
-        found = list(
-            Procedure.objects.select_related("department", "municipality")
-            .annotate(current_form_id=Subquery(current.values("pk")[:1]))
-            .filter(municipality=municipality, code=package.procedure_code)  # unique: procedure_code_unique
-            .order_by()[:1]
-        )
-        return (found[0], found[0].current_form_id) if found else (None, None)  # type: ignore[attr-defined]
+        out: dict[str, tuple[Procedure | None, int | None]] = {}
+        for code in codes:
+            current = FormVersion.objects.filter(procedure=OuterRef("pk"), published=True).order_by("-version")
+            found = list(
+                Procedure.objects.select_related("department", "municipality")
+                .annotate(current_form_id=Subquery(current.values("pk")[:1]))
+                .filter(municipality=municipality, code=code)  # unique: procedure_code_unique
+                .order_by()[:1]
+            )
+            out[code] = (found[0], found[0].current_form_id) if found else (None, None)  # type: ignore[attr-defined]
+        return out
     with connection.cursor() as cursor:
-        cursor.execute(_PROCEDURE_STAMP_SQL, [municipality.pk, package.procedure_code])
-        row = cursor.fetchone()
-    if row is None:
-        return None, None
-    pk, stamp, form_id = row[0], tuple(row[1:4]), row[4]
+        cursor.execute(_PROCEDURE_STAMP_SQL, [municipality.pk, list(codes)])
+        fetched = {row[5]: row for row in cursor.fetchall()}
+    result: dict[str, tuple[Procedure | None, int | None]] = {}
+    for code in codes:
+        row = fetched.get(code)
+        if row is None:
+            result[code] = (None, None)
+            continue
+        pk, stamp, form_id = row[0], tuple(row[1:4]), row[4]
 
-    def load() -> tuple[tuple[str, ...], Procedure]:
-        return stamp, Procedure.objects.select_related("department", "municipality").get(pk=pk)
+        def load(pk: int = pk, stamp: tuple[str, ...] = stamp) -> tuple[tuple[str, ...], Procedure]:
+            return stamp, Procedure.objects.select_related("department", "municipality").get(pk=pk)
 
-    key = ("procedure", pk)
-    cached = cache.get(key, load, ttl=_FOREVER)
-    if cached[0] != stamp:
-        cached = cache.get(key, load, ttl=0)
-    return cached[1], form_id
+        key = ("procedure", pk)
+        cached = cache.get(key, load, ttl=_FOREVER)
+        if cached[0] != stamp:
+            cached = cache.get(key, load, ttl=0)
+        result[code] = (cached[1], form_id)
+    return result
 
 
 def _procedure(
-    package: IntakePackage, municipality: Municipality, cache: ImportCache | None = None
+    package: IntakePackage,
+    municipality: Municipality,
+    cache: ImportCache | None = None,
+    rows: dict[tuple[int, str], tuple[Procedure | None, int | None]] | None = None,
 ) -> tuple[Procedure, SubmitContext]:
     """The procedure and its current form, checked against the database for every package; with a
-    cache, unchanged rows, the form (immutable) and its parsed definition are not fetched again."""
-    procedure, form_id = _procedure_row(package, municipality, cache)
+    cache, unchanged rows, the form (immutable) and its parsed definition are not fetched again.
+    ``rows`` (the batch importer: one per batch) keeps the procedure row read for the batch."""
+    if rows is None:
+        procedure, form_id = _procedure_row(package, municipality, cache)
+    else:
+        key = (municipality.pk, package.procedure_code)
+        if key not in rows:
+            rows[key] = _procedure_row(package, municipality, cache)
+        procedure, form_id = rows[key]
     if procedure is None:
         raise PackageRejected("procedure.unknown", f"({package.procedure_code})")
     if not procedure.is_active:
@@ -176,6 +201,13 @@ def _with_refs(value: Any, refs: Mapping[str, dict[str, Any]]) -> Any:
 
 def _check(package: IntakePackage, context: SubmitContext) -> dict[str, dict[str, Any]]:
     """Everything that can be refused before writing: attachment types/sizes and the form schema."""
+    return _check_cleaned(package, context)[0]
+
+
+def _check_cleaned(
+    package: IntakePackage, context: SubmitContext
+) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
+    """``_check``, also returning the cleaned data (validated with the package's file references)."""
     refs: dict[str, dict[str, Any]] = {}
     for ref, att in package.attachments.items():
         try:
@@ -190,7 +222,7 @@ def _check(package: IntakePackage, context: SubmitContext) -> dict[str, dict[str
     if not result.ok:  # paths and codes only: values may be personal data (個人番号 included)
         paths = ", ".join(f"{e.path}:{e.code}" for e in result.errors[:5])
         raise PackageRejected("form.invalid", f"({paths})", details=result.errors)
-    return refs
+    return refs, result.cleaned
 
 
 def _lock_key(key: str) -> None:

@@ -24,6 +24,7 @@ from signxml.exceptions import InvalidInput, InvalidSignature
 from signxml.verifier import SignatureConfiguration
 
 from madoguchi.intake.errors import PackageRejected
+from madoguchi.intake.fastsig import CertInfo, cert_info_cached, cert_info_store, verify_enveloped
 from madoguchi.intake.formats import Attachment, IntakeFormat, IntakePackage, Signer, formats
 from madoguchi.intake.pki import TrustStore, cert_pem, serial_text, trust_store
 from madoguchi.intake.safexml import xml_parse
@@ -194,36 +195,68 @@ def _file(parent: etree._Element, att: Attachment) -> None:
 
 
 # ------------------------------------------------------------------------------- signature
-def _embedded_certs(root: etree._Element) -> list[x509.Certificate]:
+def _cert_info(root: etree._Element) -> CertInfo:
+    """The KeyInfo certificates and the signer among them; parsed once per distinct KeyInfo (cached)."""
     sigs = root.findall(f"{{{DS}}}Signature")
     if len(sigs) != 1:
         raise PackageRejected("signature.missing" if not sigs else "signature.invalid")
-    certs = []
-    for el in sigs[0].iterfind(f".//{{{DS}}}X509Certificate"):
-        try:
-            certs.append(x509.load_der_x509_certificate(base64.b64decode("".join((el.text or "").split()))))
-        except (ValueError, binascii.Error):
-            raise PackageRejected("certificate.invalid") from None
-    if not certs:
-        raise PackageRejected("certificate.invalid", "(X509Certificate がありません)")
-    return certs
-
-
-def _signer_cert(certs: list[x509.Certificate]) -> x509.Certificate:
-    """The leaf: the one certificate that issued no other one in KeyInfo."""
-    leaves = [c for c in certs if not any(o.issuer == c.subject and o is not c for o in certs)]
-    if len(leaves) != 1:
+    texts = tuple("".join((el.text or "").split()) for el in sigs[0].iterfind(f".//{{{DS}}}X509Certificate"))
+    info = cert_info_cached(texts)
+    if info is None:
+        certs = []
+        for text in texts:
+            try:
+                certs.append(x509.load_der_x509_certificate(base64.b64decode(text)))
+            except (ValueError, binascii.Error):
+                raise PackageRejected("certificate.invalid") from None
+        if not certs:
+            raise PackageRejected("certificate.invalid", "(X509Certificate がありません)")
+        leaves = [c for c in certs if not any(o.issuer == c.subject and o is not c for o in certs)]
+        signer = leaves[0] if len(leaves) == 1 else None
+        info = CertInfo(
+            certs=tuple(certs),
+            signer=signer,
+            public_key=signer.public_key() if signer is not None else None,
+            details=Signer(
+                serial=serial_text(signer.serial_number),
+                issuer=signer.issuer.rfc4514_string(),
+                subject=signer.subject.rfc4514_string(),
+                not_before=signer.not_valid_before_utc,
+                not_after=signer.not_valid_after_utc,
+            ) if signer is not None else None,
+        )
+        cert_info_store(texts, info)
+    if info.signer is None:
         raise PackageRejected("certificate.invalid", "(署名者の証明書を特定できません)")
-    return leaves[0]
+    return info
 
 
 def signature_verify(
     root: etree._Element, *, trust: TrustStore, signed_at: dt.datetime
 ) -> tuple[etree._Element, x509.Certificate]:
     """Check the chain at the signing time, then the XML-DSig; return (signed element, signer cert)."""
-    certs = _embedded_certs(root)
-    signer = _signer_cert(certs)
-    trust.verify(signer, chain=[c for c in certs if c is not signer], at=signed_at)
+    signed, info = _signature_verify(root, trust=trust, signed_at=signed_at)
+    assert info.signer is not None
+    return signed, info.signer
+
+
+def _signature_verify(
+    root: etree._Element, *, trust: TrustStore, signed_at: dt.datetime
+) -> tuple[etree._Element, CertInfo]:
+    info = _cert_info(root)
+    signer = info.signer
+    assert signer is not None
+    trust.verify(signer, chain=[c for c in info.certs if c is not signer], at=signed_at)
+    # the narrow profile (intake.fastsig) first; anything else, and any failure, by signxml as before
+    signed = verify_enveloped(root, info.public_key)
+    if signed is None:
+        signed = _signxml_verify(root, signer=signer, signed_at=signed_at)
+    if signed is None or signed.tag != f"{Q}Application":
+        raise PackageRejected("signature.invalid", "(署名対象が申請全体ではありません)")
+    return signed, info
+
+
+def _signxml_verify(root: etree._Element, *, signer: x509.Certificate, signed_at: dt.datetime) -> Any:
     config = SignatureConfiguration(
         require_x509=True,
         location="./",
@@ -239,10 +272,7 @@ def signature_verify(
     except Exception as exc:
         raise PackageRejected("signature.invalid", f"({type(exc).__name__})") from None
     assert not isinstance(result, list)
-    signed = result.signed_xml
-    if signed is None or signed.tag != f"{Q}Application":
-        raise PackageRejected("signature.invalid", "(署名対象が申請全体ではありません)")
-    return signed, signer
+    return result.signed_xml
 
 
 def _read_root(members: Mapping[str, bytes]) -> etree._Element:
@@ -284,7 +314,7 @@ class PittariV1(IntakeFormat):
             raise PackageRejected("signing_time.invalid") from None
         if at.tzinfo is None or at > manifest["sent_at"] + dt.timedelta(minutes=5):
             raise PackageRejected("signing_time.invalid")
-        signed, cert = signature_verify(root, trust=trust or trust_store(), signed_at=at)
+        signed, info = _signature_verify(root, trust=trust or trust_store(), signed_at=at)
         if signed.get("procedureId") != manifest["procedure_id"] or signed.get("applicationId") != manifest[
             "application_id"
         ] or signed.get("formVersion") != str(manifest["form_version"]):
@@ -311,13 +341,7 @@ class PittariV1(IntakeFormat):
             signed_at=at,
             data=data,
             attachments=attachments,
-            signer=Signer(
-                serial=serial_text(cert.serial_number),
-                issuer=cert.issuer.rfc4514_string(),
-                subject=cert.subject.rfc4514_string(),
-                not_before=cert.not_valid_before_utc,
-                not_after=cert.not_valid_after_utc,
-            ),
+            signer=info.details,
         )
 
 

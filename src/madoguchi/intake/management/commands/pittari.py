@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
@@ -8,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 from madoguchi.core.errors import MadoguchiError
 from madoguchi.core.models import Municipality
 from madoguchi.demo.services import demo_municipality_code
+from madoguchi.intake.bulk import BATCH_SIZE, packages_import_paths
 from madoguchi.intake.formats import format_get
 from madoguchi.intake.pki import LocalCA, trust_dir
 from madoguchi.intake.selectors import package_paths
@@ -23,6 +25,9 @@ class Command(BaseCommand):
         imp.add_argument("paths", nargs="+")
         imp.add_argument("--municipality", default=None, help="取込先の団体コード (宛先が違えば拒否)")
         imp.add_argument("--queue", action="store_true", help="Celery ワーカー (キュー intake) で処理する")
+        imp.add_argument("--batch-size", type=int, default=BATCH_SIZE,
+                         help=f"1 トランザクションで受け付ける最大件数 (既定 {BATCH_SIZE})")
+        imp.add_argument("--one-by-one", action="store_true", help="1 件ずつ取り込む (一括経路を使わない)")
         sample = sub.add_parser("make-sample", help="署名付きのサンプルパッケージを作る")
         sample.add_argument("--count", type=int, default=10)
         sample.add_argument("--out", required=True)
@@ -71,7 +76,8 @@ class Command(BaseCommand):
         paths = [str(p) for p in package_paths(opts["paths"], suffixes=format_get().suffixes)]
         code = opts["municipality"]
         counts = {"accepted": 0, "duplicate": 0, "rejected": 0}
-        results = self._run(paths, code, queue=opts["queue"])
+        results = self._run(paths, code, queue=opts["queue"], one_by_one=opts["one_by_one"],
+                            batch_size=opts["batch_size"])
         if results is None:
             self.stdout.write(f"queued {len(paths)} packages (queue intake)")
             return
@@ -84,7 +90,10 @@ class Command(BaseCommand):
         if counts["rejected"]:
             sys.exit(1)
 
-    def _run(self, paths: list[str], code: str | None, *, queue: bool):  # type: ignore[no-untyped-def]
+    def _run(  # type: ignore[no-untyped-def]
+        self, paths: list[str], code: str | None, *, queue: bool, one_by_one: bool = False,
+        batch_size: int = BATCH_SIZE,
+    ):
         progress = None
         if sys.stdout.isatty() and len(paths) > 1:
             from tqdm import tqdm
@@ -101,8 +110,14 @@ class Command(BaseCommand):
 
         def run():  # type: ignore[no-untyped-def]
             cache = ImportCache()  # look-ups shared by the packages of this run
-            for p in paths:
-                yield package_import_path(path=p, municipality_code=code, cache=cache)
+            results: Iterator[ImportResult]
+            if one_by_one:
+                results = (package_import_path(path=p, municipality_code=code, cache=cache) for p in paths)
+            else:  # the batch importer (intake.bulk): same checks and outcomes, N packages per transaction
+                results = packages_import_paths(paths=paths, municipality_code=code, cache=cache,
+                                                batch_size=batch_size)
+            for result in results:
+                yield result
                 if progress is not None:
                     progress.update(1)
             if progress is not None:
