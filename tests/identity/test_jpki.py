@@ -181,3 +181,13 @@ def test_csp_allows_the_bridge(client: Client) -> None:
     policy = client.get("/account/jpki/")["Content-Security-Policy"]
     assert f"connect-src 'self' {bridge_origin()}" in policy
     assert "script-src 'self'" in policy
+
+
+def test_check_config_reports_trust_and_bridge_problems(settings: Any, tmp_path: Any) -> None:
+    from madoguchi.identity.methods import methods
+
+    assert methods["jpki"].check_config() == []  # the test CA, its CRLs, a loopback bridge
+    settings.MADOGUCHI_JPKI_BRIDGE_URL = "http://bridge.example.com:8765"
+    settings.MADOGUCHI_JPKI_TRUST_DIR = str(tmp_path / "empty")
+    problems = methods["jpki"].check_config()
+    assert any("ループバック" in p for p in problems) and any("ルート証明書" in p for p in problems)
