@@ -162,6 +162,7 @@ def applications_submit_bulk(
     prefixes = [_prefix(s.procedure, s.submitted_at) for s in submissions]
     blocks = _number_blocks(Counter((s.procedure.municipality_id, pre) for s, pre in zip(submissions, prefixes, strict=True)))
     applications = []
+    deadlines: dict[tuple[date, int, int], date] = {}
     for s, prefix in zip(submissions, prefixes, strict=True):
         p, at = s.procedure, s.submitted_at
         key = (p.municipality_id, prefix)
@@ -170,7 +171,11 @@ def applications_submit_bulk(
         name, kana = _applicant_names(s.context.definition, s.cleaned, s.applicant)
         deadline = None
         if p.standard_days:
-            deadline = add_business_days(timezone.localtime(at).date(), p.standard_days, closed[p.municipality_id])
+            start = timezone.localtime(at).date()
+            day_key = (start, p.standard_days, p.municipality_id)
+            if day_key not in deadlines:  # the same few dates and periods recur within a batch
+                deadlines[day_key] = add_business_days(start, p.standard_days, closed[p.municipality_id])
+            deadline = deadlines[day_key]
         applications.append(
             Application(
                 municipality=p.municipality,

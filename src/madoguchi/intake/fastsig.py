@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import copy
 import hashlib
 import hmac
 from dataclasses import dataclass
@@ -158,9 +157,12 @@ def verify_enveloped(root: etree._Element, public_key: Any) -> etree._Element | 
     if expected is None:
         return None
     # 2. the digest of the document without its signature (enveloped-signature, then exc-c14n)
-    unsigned = copy.deepcopy(root)
-    unsigned.remove(unsigned[len(unsigned) - 1])
-    payload = _c14n(unsigned)
+    # (the signature, last child without tail, is detached for the c14n and put back as it was)
+    root.remove(signature)
+    try:
+        payload = _c14n(root)
+    finally:
+        root.append(signature)
     if not hmac.compare_digest(hashlib.sha256(payload).digest(), expected):
         return None
     try:
