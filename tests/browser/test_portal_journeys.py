@@ -30,7 +30,7 @@ from madoguchi.demo.services import PDF_SAMPLE, demo_municipality_code
 from madoguchi.identity.pki import bridge_url
 from madoguchi.identity.testing import FakeBridge
 from madoguchi.intake.pki import LocalCA
-from tests.browser.conftest import ARTIFACTS, axe_check, browser, context, demo, demo_snapshot, page  # noqa: F401
+from tests.browser.conftest import ARTIFACTS
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -416,7 +416,7 @@ def _tab_to(page: Any, locator: Any, limit: int = 80) -> None:
 
 @pytest.mark.parametrize("width,height,label", [(375, 740, "phone 375px"), (640, 450, "200% zoom of 1280x900")])
 def test_small_screens_have_no_sideways_scrolling(
-    browser: Any, live_server: Any, demo: None, trust: LocalCA, width: int, height: int, label: str  # noqa: F811
+    browser: Any, live_server: Any, demo: None, trust: LocalCA, width: int, height: int, label: str
 ) -> None:
     ctx = browser.new_context(base_url=live_server.url, locale="ja-JP", viewport={"width": width, "height": height})
     try:
