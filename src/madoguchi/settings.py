@@ -176,7 +176,9 @@ LOGIN_URL = "/staff/login/"
 LOGIN_REDIRECT_URL = "/staff/"
 
 LANGUAGE_CODE = "ja"
-LANGUAGES = [("ja", "日本語"), ("en", "English")]
+# やさしい日本語 (easy Japanese, for residents whose first language is not Japanese and for children) is a
+# language of its own: its catalogue is locale/ja_X-easy; a string it lacks falls back to Japanese.
+LANGUAGES = [("ja", "日本語"), ("ja-x-easy", "やさしい にほんご"), ("en", "English")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "Asia/Tokyo"
 USE_I18N = True
