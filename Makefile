@@ -24,7 +24,7 @@ $(VENV)/.installed: $(BIN)/uv requirements/lock.txt pyproject.toml
 demo: install
 	$(BIN)/madoguchi migrate --no-input -v 0
 	$(BIN)/madoguchi load_demo
-	@echo "Madoguchi: http://127.0.0.1:$(PORT)/staff/login/  (demo accounts are listed on the login page)"
+	@echo "Madoguchi: http://127.0.0.1:$(PORT)/ (住民ポータル; デモ用カードでログイン) and http://127.0.0.1:$(PORT)/staff/login/ (職員; demo accounts are listed on the login page)"
 	$(BIN)/madoguchi serve --port $(PORT)
 
 # The full suite against throwaway PostgreSQL + Redis on loopback; browser journeys in Debian chromium.

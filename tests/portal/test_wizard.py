@@ -265,3 +265,17 @@ def test_staff_message_and_issued_document_reach_my_page(
     other = Client()
     portal_login(PortalIdentity(method="password", label="acct:9", account_id=9), other)
     assert other.get(f"/my/applications/{app.pk}/documents/{doc.pk}/").status_code == 404
+
+
+def test_moving_finds_the_moving_procedures_first(client: Client, municipality: Any) -> None:
+    from madoguchi.catalog.services import procedure_load_fixtures
+    from madoguchi.portal.selectors import procedure_search
+
+    procedure_load_fixtures(municipality=municipality)
+    for q in ["引っ越し", "ひっこし", "ﾋｯｺｼ"]:
+        codes = [p.code for p in procedure_search(municipality=municipality, query=q)]
+        assert set(codes[:2]) == {"shimin-tenshutsu", "shimin-tennyu-yoyaku"} or set(codes[:3]) >= {
+            "shimin-tenshutsu", "shimin-tennyu-yoyaku"}, (q, codes)
+    assert [p.code for p in procedure_search(municipality=municipality, query="罹災")][0] == "risai-shomeisho"
+    assert "kosodate-jidoteate-nintei" in [p.code for p in procedure_search(municipality=municipality, query="じどうてあて")]
+    assert procedure_search(municipality=municipality, query="児童手当 認定")[0].code == "kosodate-jidoteate-nintei"

@@ -47,10 +47,10 @@ LIFE_EVENTS_BY_SLUG = {e.slug: e for e in LIFE_EVENTS}
 
 # everyday words → words found in procedure names (searched as well as the typed word)
 SYNONYMS: dict[str, tuple[str, ...]] = {
-    "ひっこし": ("転出", "転入", "転居", "住所"),
-    "引っ越し": ("転出", "転入", "転居", "住所"),
-    "引越し": ("転出", "転入", "転居", "住所"),
-    "引越": ("転出", "転入", "転居", "住所"),
+    "ひっこし": ("転出", "転入", "転居"),
+    "引っ越し": ("転出", "転入", "転居"),
+    "引越し": ("転出", "転入", "転居"),
+    "引越": ("転出", "転入", "転居"),
     "こども": ("児童", "子ども", "保育"),
     "子供": ("児童", "子ども", "保育"),
     "赤ちゃん": ("出生", "妊娠", "児童手当"),
@@ -69,14 +69,21 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
 }
 
 
-def _haystack(procedure: Procedure) -> list[str]:
+def _haystack(procedure: Procedure) -> list[tuple[int, str]]:
+    """Folded texts to search, each with a weight: the name counts most, then keywords, then the rest."""
     portal = procedure.portal or {}
-    texts = [procedure.name, procedure.category, procedure.department.name]
-    texts += [str(k) for k in portal.get("keywords", [])]
-    for variant in ("easy", "en"):
-        texts.append(str((portal.get(variant) or {}).get("name", "")))
-    texts.append(str(portal.get("summary", "")))
-    return [search_key(t) for t in texts if t]
+    texts: list[tuple[int, str]] = [(4, procedure.name)]
+    texts += [(3, str(k)) for k in portal.get("keywords", [])]
+    texts += [(3, str((portal.get(v) or {}).get("name", ""))) for v in ("easy", "en")]
+    texts += [(1, procedure.category), (1, procedure.department.name), (1, str(portal.get("summary", "")))]
+    return [(w, search_key(t)) for w, t in texts if t]
+
+
+def _term_keys(term: str) -> tuple[str, list[str]]:
+    """The folded term, and the folded procedure words an everyday term stands for."""
+    key = search_key(term)
+    extra = [search_key(s) for k, v in SYNONYMS.items() if search_key(k) == key for s in v]
+    return key, extra
 
 
 def procedures_active(municipality: Municipality) -> QuerySet[Procedure]:
@@ -89,24 +96,26 @@ def procedures_active(municipality: Municipality) -> QuerySet[Procedure]:
 
 def procedure_search(*, municipality: Municipality, query: str) -> list[Procedure]:
     """Procedures matching every word of ``query`` (かな/カナ, 全角/半角, 異体字 folded; everyday
-    words such as 「引っ越し」 also match the procedures' own words)."""
+    words such as 「引っ越し」 also match the procedures' own words), best matches first: a word in
+    the name or keywords counts more than one found only through a synonym or in the description."""
     terms = [t for t in query.replace("　", " ").split() if t][:8]
     if not terms:
         return []
-    procedures = list(procedures_active(municipality))
-    found = []
-    for p in procedures:
+    scored: list[tuple[int, int, Procedure]] = []
+    for index, p in enumerate(procedures_active(municipality)):
         hay = _haystack(p)
-        ok = True
+        total = 0
         for term in terms:
-            keys = [search_key(term)] + [search_key(s) for s in SYNONYMS.get(term, ())]
-            keys += [search_key(s) for k, v in SYNONYMS.items() if search_key(k) == keys[0] for s in v]
-            if not any(k and any(k in h for h in hay) for k in keys):
-                ok = False
+            key, extra = _term_keys(term)
+            direct = max((w for w, h in hay if key and key in h), default=0)
+            via = sum(max((w for w, h in hay if k in h), default=0) for k in set(extra) if k)
+            best = direct * 2 + via
+            if not best:
                 break
-        if ok:
-            found.append(p)
-    return found
+            total += best
+        else:
+            scored.append((-total, index, p))
+    return [p for _, _, p in sorted(scored, key=lambda t: (t[0], t[1]))]
 
 
 def procedures_for_event(*, municipality: Municipality, event: LifeEvent) -> list[Procedure]:
