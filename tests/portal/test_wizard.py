@@ -276,6 +276,6 @@ def test_moving_finds_the_moving_procedures_first(client: Client, municipality: 
         codes = [p.code for p in procedure_search(municipality=municipality, query=q)]
         assert set(codes[:2]) == {"shimin-tenshutsu", "shimin-tennyu-yoyaku"} or set(codes[:3]) >= {
             "shimin-tenshutsu", "shimin-tennyu-yoyaku"}, (q, codes)
-    assert [p.code for p in procedure_search(municipality=municipality, query="罹災")][0] == "risai-shomeisho"
+    assert procedure_search(municipality=municipality, query="罹災")[0].code == "risai-shomeisho"
     assert "kosodate-jidoteate-nintei" in [p.code for p in procedure_search(municipality=municipality, query="じどうてあて")]
     assert procedure_search(municipality=municipality, query="児童手当 認定")[0].code == "kosodate-jidoteate-nintei"
