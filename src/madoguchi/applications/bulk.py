@@ -177,20 +177,20 @@ def applications_submit_bulk(
                 deadlines[day_key] = add_business_days(start, p.standard_days, closed[p.municipality_id])
             deadline = deadlines[day_key]
         applications.append(
-            Application(
-                municipality=p.municipality,
+            Application(  # ids rather than objects: no related-object bookkeeping per row
+                municipality_id=p.municipality_id,
                 reception_number=f"{prefix}-{number:06d}",
-                procedure=p,
-                form_version=s.context.form,
-                department=p.department,
+                procedure_id=p.pk,
+                form_version_id=s.context.form.pk,
+                department_id=p.department_id,
                 channel=channel,
                 data=s.cleaned,
-                applicant=s.applicant,
+                applicant_id=s.applicant.pk if s.applicant is not None else None,
                 applicant_name=name,
                 applicant_kana=kana,
                 name_key=search_key(name),
                 kana_key=search_key(kana),
-                status=initial[p.workflow_id],
+                status_id=initial[p.workflow_id].pk,
                 submitted_at=at,
                 deadline=deadline,
                 idempotency_key=s.idempotency_key or None,
@@ -204,20 +204,20 @@ def applications_submit_bulk(
         deltas[(a.department_id, a.procedure_id, a.status_id)] += 1
     _counts_add(deltas)
     rows_insert(Attachment, [
-        Attachment(application=a, blob_id=r["sha256"], field_path=path, filename=r["filename"])
+        Attachment(application_id=a.pk, blob_id=r["sha256"], field_path=path, filename=r["filename"])
         for a, refs in zip(applications, files, strict=True)
         for path, r in refs
     ])
     user_id = actor.user.pk if actor.user is not None else None
     rows_insert(ApplicationEvent, [
         ApplicationEvent(
-            application=a,
+            application_id=a.pk,
             kind=EventKind.SUBMITTED,
             at=s.submitted_at,
             actor_id=user_id,
             actor_label=actor.label,
-            from_status=None,
-            to_status=a.status,
+            from_status_id=None,
+            to_status_id=a.status_id,
             reason="",
             detail={"channel": channel, "form_version": s.context.form.version},
         )

@@ -370,8 +370,8 @@ def _write(items: list[_Item]) -> None:
         def records(applications: Sequence[Application]) -> None:
             rows_insert(PackageImport, [
                 PackageImport(
-                    municipality=item.procedure.municipality,  # type: ignore[union-attr]
-                    application=application,
+                    municipality_id=item.procedure.municipality_id,  # type: ignore[union-attr]
+                    application_id=application.pk,
                     format_key=item.package.format_key,  # type: ignore[union-attr]
                     external_id=item.package.external_id,  # type: ignore[union-attr]
                     package_sha256=item.package.package_sha256,  # type: ignore[union-attr]
