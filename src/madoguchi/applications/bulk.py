@@ -160,14 +160,10 @@ def applications_submit_bulk(
         if p.standard_days and p.municipality_id not in closed:
             closed[p.municipality_id] = closed_days(p.municipality)
     prefixes = [_prefix(s.procedure, s.submitted_at) for s in submissions]
-    blocks = _number_blocks(Counter((s.procedure.municipality_id, pre) for s, pre in zip(submissions, prefixes, strict=True)))
     applications = []
     deadlines: dict[tuple[date, int, int], date] = {}
-    for s, prefix in zip(submissions, prefixes, strict=True):
+    for s in submissions:
         p, at = s.procedure, s.submitted_at
-        key = (p.municipality_id, prefix)
-        number = blocks[key]
-        blocks[key] = number + 1
         name, kana = _applicant_names(s.context.definition, s.cleaned, s.applicant)
         deadline = None
         if p.standard_days:
@@ -179,7 +175,7 @@ def applications_submit_bulk(
         applications.append(
             Application(  # ids rather than objects: no related-object bookkeeping per row
                 municipality_id=p.municipality_id,
-                reception_number=f"{prefix}-{number:06d}",
+                reception_number="",  # below, once the block of numbers is taken
                 procedure_id=p.pk,
                 form_version_id=s.context.form.pk,
                 department_id=p.department_id,
@@ -198,20 +194,13 @@ def applications_submit_bulk(
                 review_reason=s.needs_review[:200],
             )
         )
-    rows_insert(Application, applications)
-    deltas: dict[tuple[int, int, int], int] = defaultdict(int)
-    for a in applications:
-        deltas[(a.department_id, a.procedure_id, a.status_id)] += 1
-    _counts_add(deltas)
-    rows_insert(Attachment, [
-        Attachment(application_id=a.pk, blob_id=r["sha256"], field_path=path, filename=r["filename"])
-        for a, refs in zip(applications, files, strict=True)
-        for path, r in refs
-    ])
+    attachment_rows = [
+        [Attachment(blob_id=r["sha256"], field_path=path, filename=r["filename"]) for path, r in refs]
+        for refs in files
+    ]
     user_id = actor.user.pk if actor.user is not None else None
-    rows_insert(ApplicationEvent, [
+    events = [
         ApplicationEvent(
-            application_id=a.pk,
             kind=EventKind.SUBMITTED,
             at=s.submitted_at,
             actor_id=user_id,
@@ -222,7 +211,28 @@ def applications_submit_bulk(
             detail={"channel": channel, "form_version": s.context.form.version},
         )
         for s, a in zip(submissions, applications, strict=True)
-    ])
+    ]
+    # Everything above is prepared before any shared row is locked: from the counter of 受付番号 on,
+    # the locks are held until commit, so only the writes themselves happen while they are held.
+    blocks = _number_blocks(
+        Counter((s.procedure.municipality_id, pre) for s, pre in zip(submissions, prefixes, strict=True))
+    )
+    for a, prefix in zip(applications, prefixes, strict=True):
+        key = (a.municipality_id, prefix)
+        a.reception_number = f"{prefix}-{blocks[key]:06d}"
+        blocks[key] += 1
+    rows_insert(Application, applications)
+    deltas: dict[tuple[int, int, int], int] = defaultdict(int)
+    for a in applications:
+        deltas[(a.department_id, a.procedure_id, a.status_id)] += 1
+    _counts_add(deltas)
+    for a, rows in zip(applications, attachment_rows, strict=True):
+        for row in rows:
+            row.application_id = a.pk
+    rows_insert(Attachment, [row for rows in attachment_rows for row in rows])
+    for a, event in zip(applications, events, strict=True):
+        event.application_id = a.pk
+    rows_insert(ApplicationEvent, events)
     if before_audit is not None:
         before_audit(applications)
     entries = []
