@@ -158,6 +158,8 @@ CELERY_TASK_ROUTES = {
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     # re-queue stuck hand-off jobs, give up after the retry limit, create jobs missed at 承認/完了
     "handoff-sweep": {"task": "madoguchi.handoff.sweep", "schedule": 300.0, "kwargs": {"stuck_minutes": 30}},
+    # a fee checkout the resident abandoned ends as 期限切れ, so a new attempt can start
+    "payments-expire": {"task": "madoguchi.payments.expire_stale", "schedule": 600.0, "kwargs": {"minutes": 60}},
 }
 
 AUTH_PASSWORD_VALIDATORS = (
@@ -210,6 +212,21 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
 # Attachments: content-addressed store under DATA_DIR/blobs
+# Mail to residents (受付・お知らせ; never personal data in the body). Outside production the mails are
+# written to DATA_DIR/mail: nothing leaves the machine.
+EMAIL_BACKEND = os.environ.get(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend" if PRODUCTION else "django.core.mail.backends.filebased.EmailBackend",
+)
+EMAIL_FILE_PATH = str(DATA_DIR / "mail")
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "127.0.0.1")
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
+EMAIL_TIMEOUT = 10
+DEFAULT_FROM_EMAIL = os.environ.get("MADOGUCHI_MAIL_FROM", "no-reply@madoguchi.invalid")
+# The portal's public address, for links in mails; the card-reader bridge the portal's pages talk to.
+MADOGUCHI_PORTAL_URL = os.environ.get("MADOGUCHI_PORTAL_URL", "http://127.0.0.1:8000")
+MADOGUCHI_JPKI_BRIDGE_URL = os.environ.get("MADOGUCHI_JPKI_BRIDGE_URL", "http://127.0.0.1:8765")
+
 MADOGUCHI_ATTACHMENT_MAX_BYTES = int(os.environ.get("MADOGUCHI_ATTACHMENT_MAX_BYTES", str(10 * 1024 * 1024)))
 MADOGUCHI_ATTACHMENT_TYPES = ["application/pdf", "image/jpeg", "image/png", "image/heic", "image/tiff"]
 

@@ -225,7 +225,7 @@ def submit_and_check(page: Any, axe_check: Any, procedure: Procedure, *, card: F
     if card is not None:
         assert card.calls[-1] == "sign"
         assert application.applicant is not None  # identified by the signing certificate's serial
-        assert application.channel in {"online", "pittari"}
+        assert application.channel == "online"  # signed like a ぴったり package, but through our portal
     return application
 
 
@@ -431,3 +431,62 @@ def test_small_screens_have_no_sideways_scrolling(
             assert overflow <= 0, f"{label}: {path} scrolls sideways by {overflow}px"
     finally:
         ctx.close()
+
+
+def test_correction_answer_and_fee_payment_pages(
+    page: Any, axe_check: Any, demo: None, trust: LocalCA, upload_files: dict[str, Path]
+) -> None:
+    """マイページ after submission: a 補正 asked by staff is answered (only that field), then the fee is
+    paid at the demo gateway; every page on the way passes axe."""
+    from django.contrib.auth import get_user_model
+
+    from madoguchi.applications import services as app_services
+    from madoguchi.core.scope import staff_actor
+    from madoguchi.identity.selectors import identity_from_account
+    from madoguchi.identity.services import account_signup
+    from madoguchi.portal import services as portal_services
+
+    procedure = _procedure("risai-shomeisho")
+    procedure.fee = 300
+    procedure.save(update_fields=["fee"])
+    account = account_signup(email="pay@example.jp", password="midori-portal-2026!", display_name="支払 花子")
+    identity = identity_from_account(account)
+    draft = portal_services.draft_start(procedure=procedure, identity=identity)
+    portal_services.draft_save(draft=draft, data=_sample(procedure, _resident(), seed=21), step=1)
+    application = portal_services.draft_submit(draft=draft, identity=identity)
+    definition = parse_definition(procedure.current_form.definition)
+    asked = next(f for s in definition.sections for f in s.fields if f.type == "phone")
+    staff = staff_actor(get_user_model().objects.get(username="madoguchi"))
+    app_services.application_request_correction(
+        application=application, actor=staff, fields=[asked.id], reason="日中につながる電話番号をお知らせください。"
+    )
+
+    page.goto("/account/login/email/?next=/my/")
+    page.locator("#id_email").fill("pay@example.jp")
+    page.locator("#id_password").fill("midori-portal-2026!")
+    with page.expect_navigation(wait_until="load"):
+        page.get_by_role("button", name="ログイン", exact=True).click()
+    axe_check("マイページ (補正のお願いあり)")
+    page.get_by_role("link", name=application.reception_number).click()
+    expect(page.get_by_text("日中につながる電話番号をお知らせください。")).to_be_visible()
+    page.get_by_role("link", name="補正する").click()
+    axe_check("補正の入力")
+    expect(page.locator('input[name]:not([type=hidden]):not([type=checkbox])')).to_have_count(1)
+    page.locator(f'[name="{asked.id}"]').fill("090-1234-5678")
+    with page.expect_navigation(wait_until="load"):
+        page.get_by_role("button", name="再提出する").click()
+    expect(page.locator(".notice--success")).to_contain_text("補正した内容を送信しました")
+    application.refresh_from_db()
+    assert application.status.code == "resubmitted" and application.data[asked.id] == "090-1234-5678"
+
+    with page.expect_navigation(wait_until="load"):
+        page.get_by_role("button", name="手数料を支払う").click()
+    expect(page).to_have_url(re.compile(r"/pay/demo/checkout/"))
+    axe_check("デモ決済")
+    with page.expect_navigation(wait_until="load"):
+        page.get_by_role("button", name="支払う", exact=True).click()
+    page.wait_for_load_state("load")
+    axe_check("支払いのあと")
+    page.goto(f"/my/applications/{application.pk}/")
+    expect(page.get_by_text("支払済み").first).to_be_visible()
+    expect(page.get_by_role("button", name="手数料を支払う")).to_have_count(0)

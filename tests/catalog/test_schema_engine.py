@@ -584,3 +584,31 @@ def test_display_rows_leave_out_hidden_fields_and_survive_odd_data(form):
     assert paths["legacy"].is_secret and paths["legacy"].section_title is None and paths["legacy"].copy == ""
     assert paths["mynumber"].is_secret and "123456789018" not in repr(rows)
     assert paths["children"].display == "—" and paths["children"].kind == "group"
+
+
+def test_relative_date_bounds_today_plus_minus_days() -> None:
+    """転出届: from 30 days before the move, up to 14 days after it ("today-14" … "today+30")."""
+    from datetime import date, timedelta
+
+    from madoguchi.catalog.schema import DefinitionError, parse_definition, validate_submission
+
+    definition = parse_definition({
+        "title": "t", "sections": [{"id": "s", "title": "s", "fields": [
+            {"id": "move_date", "type": "date", "label": "転出予定日", "required": True,
+             "min": "today-14", "max": "today+30"}]}],
+    })
+    today = date(2026, 11, 23)
+    ok = [today - timedelta(days=14), today, today + timedelta(days=30)]
+    for d in ok:
+        assert validate_submission(definition, {"move_date": d.isoformat()}, today=today).ok, d
+    late = validate_submission(definition, {"move_date": (today + timedelta(days=31)).isoformat()}, today=today)
+    assert [e.code for e in late.errors] == ["form.date_too_late"] and "令和8年12月23日以前" in late.errors[0].message
+    early = validate_submission(definition, {"move_date": (today - timedelta(days=15)).isoformat()}, today=today)
+    assert [e.code for e in early.errors] == ["form.date_too_early"]
+    for bad in ["tomorrow", "today+", "today*3", "today+99999"]:
+        try:
+            parse_definition({"title": "t", "sections": [{"id": "s", "title": "s", "fields": [
+                {"id": "d", "type": "date", "label": "d", "min": bad}]}]})
+        except DefinitionError:
+            continue
+        raise AssertionError(f"{bad!r} accepted as a date bound")

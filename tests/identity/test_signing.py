@@ -70,7 +70,7 @@ def test_signed_application_enters_the_department_inbox_identified(
     assert result.outcome == "accepted", result
     application = Application.objects.get(pk=result.application_id)
     assert application.reception_number == result.reception_number
-    assert application.department.code == "kosodate" and application.channel == "pittari"
+    assert application.department.code == "kosodate" and application.channel == "online"
     assert application.applicant_id == resident.pk and not application.needs_review
     assert application_scope(actor=handler).filter(pk=application.pk).exists()
     assert application.attachments.count() == 1

@@ -35,10 +35,14 @@ def _resident_values(resident: Any) -> dict[str, Any]:
 
 
 def _bounded_date(f: Any, rng: random.Random, today: date) -> str:
-    low = today - timedelta(days=365 * 60) if f.min is None else (today if f.min == "today" else f.min)
-    high = today + timedelta(days=60) if f.max is None else (today if f.max == "today" else f.max)
+    from madoguchi.catalog.schema.definition import date_bound
+
+    low = date_bound(f.min, today) or today - timedelta(days=365 * 60)
+    high = date_bound(f.max, today) or today + timedelta(days=60)
     if f.min is None and f.max == "today":
         low = today - timedelta(days=365 * 10)
+    if f.min is not None and str(f.min).startswith("today") and f.max is not None and str(f.max).startswith("today"):
+        low, high = max(low, today), max(low, today)  # a window around today: today stays valid longest
     if f.min == "today" and f.max is None:  # far enough ahead to stay valid when resubmitted later
         low, high = today + timedelta(days=150), today + timedelta(days=240)
     span = max((high - low).days, 0)

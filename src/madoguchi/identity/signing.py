@@ -30,6 +30,7 @@ from django.db import transaction
 from django.utils import timezone
 from lxml import etree
 
+from madoguchi.applications.models import Channel
 from madoguchi.applications.storage import blob_read
 from madoguchi.catalog.models import Procedure
 from madoguchi.core.audit import audit_record
@@ -233,5 +234,6 @@ def signed_application_submit(
     }
     content = zip_write({MANIFEST: json.dumps(manifest, ensure_ascii=False, indent=1).encode(), **members})
     return package_import(
-        content=content, filename=f"portal-{external_id}.zip", municipality=procedure.municipality, quarantine=False
+        content=content, filename=f"portal-{external_id}.zip", municipality=procedure.municipality, quarantine=False,
+        channel=Channel.ONLINE,  # signed like a ぴったり package, but it came through our own portal
     )

@@ -264,10 +264,13 @@ def package_import(
     quarantine: bool = True,
     source_path: Path | None = None,
     cache: ImportCache | None = None,
+    channel: str = Channel.PITTARI,
 ) -> ImportResult:
     """Check one package and store it as an application, or refuse it (and quarantine it).
 
-    ``cache`` (one ``ImportCache`` per run) saves the look-ups that do not change between packages."""
+    ``cache`` (one ``ImportCache`` per run) saves the look-ups that do not change between packages.
+    ``channel``: ぴったりサービス by default; the resident portal imports its card-signed applications
+    the same way as ``online``."""
     fmt = format_get(format_key)
     name = Path(filename).name
     try:
@@ -275,7 +278,8 @@ def package_import(
         target = _municipality(package, municipality, cache)
         procedure, context = _procedure(package, target, cache)
         refs = _check(package, context)
-        return _accept(package=package, procedure=procedure, context=context, refs=refs, filename=name)
+        return _accept(package=package, procedure=procedure, context=context, refs=refs, filename=name,
+                       channel=channel)
     except PackageRejected as exc:
         logger.info("intake.rejected", extra={"code": exc.code, "file": name})
         if quarantine:
@@ -291,6 +295,7 @@ def _accept(
     context: SubmitContext,
     refs: Mapping[str, dict[str, Any]],
     filename: str,
+    channel: str = Channel.PITTARI,
 ) -> ImportResult:
     key = package.idempotency_key
     actor = Actor.system(ACTOR_LABEL)
@@ -320,7 +325,7 @@ def _accept(
             application = application_submit(
                 procedure=procedure,
                 data=_with_refs(package.data, stored),
-                channel=Channel.PITTARI,
+                channel=channel,
                 actor=actor,
                 applicant=answer.resident if answer else None,
                 idempotency_key=key,

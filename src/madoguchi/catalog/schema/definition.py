@@ -108,7 +108,24 @@ class KanaField(_FieldBase):
     max_length: Annotated[int, Field(ge=1, le=1000)] = 200
 
 
-DateBound = Literal["today"] | date | None
+# "today", "today+30" / "today-14" (days from the day of submission), a fixed date, or no bound
+DateBound = str | date | None
+TODAY_BOUND = re.compile(r"^today(?:([+-])(\d{1,4}))?$")
+
+
+def date_bound(bound: Any, today: date) -> date | None:
+    """The date a ``min``/``max`` bound stands for on ``today``."""
+    from datetime import timedelta
+
+    if bound is None:
+        return None
+    if isinstance(bound, date):
+        return bound
+    m = TODAY_BOUND.match(str(bound))
+    if m:
+        days = int(m.group(2) or 0) * (-1 if m.group(1) == "-" else 1)
+        return today + timedelta(days=days)
+    return date.fromisoformat(str(bound))
 
 
 class DateField(_FieldBase):
@@ -119,11 +136,13 @@ class DateField(_FieldBase):
     @field_validator("min", "max", mode="before")
     @classmethod
     def _bound_shape(cls, value: Any) -> Any:
-        if value is None or value == "today" or isinstance(value, date):
+        if value is None or isinstance(value, date):
+            return value
+        if isinstance(value, str) and TODAY_BOUND.match(value):
             return value
         if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
             return value
-        raise ValueError('"today"、"YYYY-MM-DD" 形式の日付、または null を指定してください')
+        raise ValueError('"today"、"today+30" のような相対日、"YYYY-MM-DD" 形式の日付、または null を指定してください')
 
     @model_validator(mode="after")
     def _range(self) -> DateField:

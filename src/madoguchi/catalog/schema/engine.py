@@ -378,11 +378,9 @@ class _Run:
         return value.isoformat()
 
     def _bound(self, bound: Any) -> date | None:
-        if bound is None:
-            return None
-        if bound == "today":
-            return self.today
-        return bound if isinstance(bound, date) else date.fromisoformat(str(bound))
+        from madoguchi.catalog.schema.definition import date_bound
+
+        return date_bound(bound, self.today)
 
     def _clean_postal_code(self, f: Any, raw: Any, ctx: _Ctx, scope: _Scope) -> Any:
         text = self._string(raw, ctx)

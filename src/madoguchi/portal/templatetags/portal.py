@@ -28,7 +28,11 @@ def ptext(procedure: Any, key: str) -> str:
 
 @register.filter
 def fee_text(amount: int) -> str:
-    return "無料" if not amount else f"{amount:,}円"
+    from django.utils.translation import gettext
+
+    if not amount:
+        return gettext("無料")
+    return gettext("%(amount)s円") % {"amount": f"{amount:,}"}
 
 
 @register.filter
