@@ -92,8 +92,10 @@ def _sample(procedure: Procedure, resident: Resident | None, *, seed: int, want:
     from madoguchi.catalog.schema import validate_submission
 
     definition = parse_definition(procedure.current_form.definition)
-    files = [{"sha256": "0" * 64, "filename": "書類.pdf", "mime": "application/pdf", "size": len(PDF_SAMPLE)},
-             {"sha256": "1" * 64, "filename": "写真.png", "mime": "image/png", "size": len(PNG)}]
+    from madoguchi.applications.storage import blob_store
+
+    files = [blob_store(content=PDF_SAMPLE, filename="書類.pdf").as_reference(),
+             blob_store(content=PNG, filename="写真.png").as_reference()]
     rng = random.Random(seed)
     today = timezone.localdate()
     for _ in range(200):
@@ -456,7 +458,7 @@ def test_correction_answer_and_fee_payment_pages(
     application = portal_services.draft_submit(draft=draft, identity=identity)
     definition = parse_definition(procedure.current_form.definition)
     asked = next(f for s in definition.sections for f in s.fields if f.type == "phone")
-    staff = staff_actor(get_user_model().objects.get(username="madoguchi"))
+    staff = staff_actor(get_user_model().objects.get(username="shimin"))
     app_services.application_request_correction(
         application=application, actor=staff, fields=[asked.id], reason="日中につながる電話番号をお知らせください。"
     )
