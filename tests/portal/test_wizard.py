@@ -279,3 +279,51 @@ def test_moving_finds_the_moving_procedures_first(client: Client, municipality: 
     assert procedure_search(municipality=municipality, query="罹災")[0].code == "risai-shomeisho"
     assert "kosodate-jidoteate-nintei" in [p.code for p in procedure_search(municipality=municipality, query="じどうてあて")]
     assert procedure_search(municipality=municipality, query="児童手当 認定")[0].code == "kosodate-jidoteate-nintei"
+
+
+def test_hostile_posts_get_clear_answers_and_change_nothing_else(
+    client: Client, open_procedure: Any, portal_login: Any, account_identity: PortalIdentity
+) -> None:
+    portal_login(account_identity)
+    draft = _start(client, "test-portal")
+    step1, step2 = f"/drafts/{draft.token}/step/1/", f"/drafts/{draft.token}/step/2/"
+    # a value far over the field's limit, a list where a string is expected, an unknown field
+    response = client.post(step1, {"name": "山" * 5000, "name_kana": ["ヤマダ", "タロウ"], "evil": "x",
+                                   "birth_date__year": "九九九九", "action": "next"})
+    assert response.status_code == 422
+    body = response.content.decode()
+    assert "200文字以内" in body or "文字以内で入力してください" in body
+    # nonsense group counts and actions are ignored, never an error page
+    for data in [{"children__count": "abc", "action": "next"}, {"children__count": "-5", "action": "add:children"},
+                 {"children__count": "999999", "action": "remove:children[999]"},
+                 {"action": "add:__class__"}, {"action": "remove:children[0].x[1]"}]:
+        assert client.post(step2, data).status_code in {200, 302, 422}
+    # another resident's draft token, a malformed token, a step out of range
+    assert client.get(f"/drafts/{draft.token}/step/99/").status_code == 404
+    assert client.get("/drafts/not-a-uuid/step/1/").status_code == 404
+    # a GET cannot submit; a submit without CSRF is refused
+    assert client.get(f"/drafts/{draft.token}/submit/").status_code == 405
+    strict = Client(enforce_csrf_checks=True)
+    portal_login(account_identity, strict)
+    assert strict.post(f"/drafts/{draft.token}/submit/").status_code == 403
+    assert not Application.objects.exists()
+
+
+def test_submissions_are_rate_limited(
+    client: Client, open_procedure: Any, portal_login: Any, account_identity: PortalIdentity, settings: Any
+) -> None:
+    from madoguchi.portal import services
+
+    portal_login(account_identity)
+    limit = services.SUBMIT_LIMIT
+    codes = []
+    for _ in range(limit + 1):
+        draft = _start(client, "test-portal")
+        client.post(f"/drafts/{draft.token}/step/1/", {
+            "name": "山田 太郎", "name_kana": "ヤマダ", "birth_date__era": "平成", "birth_date__year": "2",
+            "birth_date__month": "1", "birth_date__day": "1", "action": "next"})
+        client.post(f"/drafts/{draft.token}/step/2/", {"children__count": "0", "action": "next"})
+        response = client.post(f"/drafts/{draft.token}/submit/", follow=True)
+        codes.append("portal.rate_limited" in response.content.decode())
+    assert codes == [False] * limit + [True]
+    assert Application.objects.count() == limit
