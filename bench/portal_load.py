@@ -497,6 +497,7 @@ def main() -> int:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, interrupted)
+    signal.signal(signal.SIGINT, interrupted)  # also when started in the background (SIGINT inherited as ignored)
     tmp = Path(tempfile.mkdtemp(prefix="mdg-portal-bench."))
     if not args.keep_tmp:
         cleanup.add("tmp", lambda: shutil.rmtree(tmp, ignore_errors=True))
