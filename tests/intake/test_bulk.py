@@ -143,6 +143,15 @@ def test_paths_and_command_use_batches(make_package: PackageMaker, resident: Res
         bulk._batch = real  # type: ignore[assignment]
     assert sizes == [1, 2, 4, 4, 1]
     assert [r.outcome for r in results] == ["accepted"] * 11 + ["rejected"]
+    sizes.clear()
+    bulk._batch = spy  # type: ignore[assignment]
+    bulk.BATCH_BYTES, limit = 1, bulk.BATCH_BYTES  # large packages: a batch ends at the byte limit
+    try:
+        again = list(packages_import_paths(paths=sorted(folder.iterdir()), batch_size=4))
+    finally:
+        bulk._batch, bulk.BATCH_BYTES = real, limit  # type: ignore[assignment]
+    assert sizes == [1] * 12
+    assert [r.outcome for r in again] == ["duplicate"] * 11 + ["rejected"]
     out = StringIO()
     with pytest.raises(SystemExit):
         call_command("pittari", "import", str(folder), stdout=out)
@@ -161,3 +170,44 @@ def test_quarantined_package_resolved_by_batch(make_package: PackageMaker, resid
     assert result.outcome == "accepted"
     item = QuarantinedPackage.objects.get()
     assert item.resolved_at is not None and item.resolved_application_id == result.application_id
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_batch_importers_on_the_same_packages(make_package: PackageMaker, resident: Resident) -> None:
+    """Two runs over the same packages at once (opposite orders): each package accepted exactly once."""
+    import threading
+
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("needs a server database shared between threads")
+    packages = [(f"{i:02d}.zip", make_package()) for i in range(16)]
+    results: dict[str, list[Any]] = {}
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(2)
+
+    def run(name: str, order: list[tuple[str, bytes]]) -> None:
+        try:
+            barrier.wait()
+            results[name] = packages_import(packages=order)
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=("a", packages)),
+               threading.Thread(target=run, args=("b", packages[::-1]))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not errors, errors
+    outcomes = Counter(r.outcome for rs in results.values() for r in rs)
+    assert outcomes == {"accepted": 16, "duplicate": 16}
+    numbers = {r.filename: r.reception_number for rs in results.values() for r in rs}
+    assert len(numbers) == 16
+    for name in ("a", "b"):
+        assert {r.filename: r.reception_number for r in results[name]} == numbers
+    assert Application.objects.count() == PackageImport.objects.count() == 16
+    assert sum(StatusCount.objects.values_list("n", flat=True)) == 16
+    assert audit_verify().ok

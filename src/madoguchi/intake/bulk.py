@@ -60,6 +60,7 @@ from madoguchi.intake.services import (
 
 logger = logging.getLogger("madoguchi.intake")
 BATCH_SIZE = 256
+BATCH_BYTES = 64 * 1024 * 1024  # a batch also ends when its packages add up to this (large attachments)
 NO_SIGNER = "【identify.unknown】署名者の情報がありません。"
 
 
@@ -93,7 +94,8 @@ def packages_import_paths(
     format_key: str = "pittari-v1",
 ) -> Iterator[ImportResult]:
     """Import files by path in batches; one result per path, in order (what ``package_import_path``
-    would give for each). Batches grow 1, 2, 4 … up to ``batch_size``, so the first lines come soon."""
+    would give for each). Batches grow 1, 2, 4 … up to ``batch_size``, so the first lines come soon,
+    and end early at ``BATCH_BYTES`` of package files (a batch is held in memory until it commits)."""
     municipality = None
     if municipality_code:
         municipality = _municipality_by_code(municipality_code, cache)
@@ -103,7 +105,7 @@ def packages_import_paths(
                                    message=f"団体コード {municipality_code} の自治体は登録されていません。")
             return
     fmt = format_get(format_key)
-    size, pending = 1, []
+    size, pending, held = 1, [], 0
     for raw in paths:
         path = Path(raw)
         try:
@@ -113,10 +115,11 @@ def packages_import_paths(
                 "rejected", path.name, code="package.unreadable",
                 message=f"ファイルを読めません ({type(exc).__name__})。"))
         pending.append(item)
-        if len(pending) >= size:
+        held += len(item.content)
+        if len(pending) >= size or held >= BATCH_BYTES:
             yield from _batch(pending, fmt=fmt, municipality=municipality, quarantine=quarantine, cache=cache,
                               format_key=format_key)
-            pending, size = [], min(size * 2, max(batch_size, 1))
+            pending, held, size = [], 0, min(size * 2, max(batch_size, 1))
     if pending:
         yield from _batch(pending, fmt=fmt, municipality=municipality, quarantine=quarantine, cache=cache,
                           format_key=format_key)
