@@ -17,6 +17,17 @@ def _fresh_rate_limits() -> None:
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _tasks_run_inline() -> Any:
+    """Mail tasks run in-process here (under `make test` Celery has a real broker and no worker)."""
+    from madoguchi.celery import app
+
+    before = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = before
+
+
 @pytest.fixture
 def portal_login(client: Client) -> Callable[..., PortalIdentity]:
     """Put a resident identity in the test client's session (what an identity plugin does on login)."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -144,6 +146,25 @@ class FormVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.procedure.code} v{self.version}"
+
+    def parsed(self) -> Any:
+        """The parsed ``FormDefinition``, parsed once per process (a form version never changes)."""
+        return _parsed_definition(self.pk, self.created_at, self)
+
+
+_PARSED: dict[tuple[int, Any], Any] = {}
+
+
+def _parsed_definition(pk: int, created_at: Any, form: FormVersion) -> Any:
+    from madoguchi.catalog.schema import parse_definition
+
+    key = (pk, created_at)
+    found = _PARSED.get(key)
+    if found is None:
+        if len(_PARSED) > 512:
+            _PARSED.clear()
+        found = _PARSED[key] = parse_definition(form.definition)
+    return found
 
 
 __all__ = ["FormVersion", "Procedure", "Role", "StatusType", "Transition", "Workflow"]

@@ -11,7 +11,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from madoguchi.catalog.schema import display_rows, parse_definition
+from madoguchi.catalog.schema import display_rows
 from madoguchi.core.jp.wareki import to_wareki
 
 FONT = "HeiseiKakuGo-W5"
@@ -53,7 +53,7 @@ def receipt_pdf(*, application: Any) -> bytes:
         ["申請先", f"{application.municipality.name} {application.department.name}"],
         ["申請者", application.applicant_name],
     ]
-    definition = parse_definition(application.form_version.definition)
+    definition = application.form_version.parsed()
     rows = [
         [p(("　" * row.depth) + row.label), p(row.display)]
         for row in display_rows(definition, application.data)

@@ -19,8 +19,9 @@ from django.utils import timezone
 
 from madoguchi.applications import services as app_services
 from madoguchi.applications.models import Application, Channel
-from madoguchi.catalog.models import Procedure
-from madoguchi.catalog.schema import parse_definition, prefill_initial, strip_secrets, validate_submission
+from madoguchi.applications.services import SubmitContext
+from madoguchi.catalog.models import FormVersion, Procedure
+from madoguchi.catalog.schema import prefill_initial, strip_secrets, validate_submission
 from madoguchi.core.audit import audit_record
 from madoguchi.core.errors import MadoguchiError, PermissionDeniedError, ValidationFailed
 from madoguchi.core.jp.business_days import add_business_days, is_office_day
@@ -62,7 +63,7 @@ def draft_start(*, procedure: Procedure, identity: PortalIdentity) -> Draft:
             "この手続にはマイナンバーカードでのログインが必要です。", code="portal.card_required"
         )
     form = procedure.current_form
-    definition = parse_definition(form.definition)
+    definition = form.parsed()
     initial = prefill_initial(definition, identity.prefill())
     return Draft.objects.create(
         municipality=procedure.municipality,
@@ -77,7 +78,7 @@ def draft_save(*, draft: Draft, data: Mapping[str, Any], step: int) -> Draft:
     """Keep the resident's input (個人番号 sealed). Submitted drafts are frozen."""
     if draft.submitted:
         raise ValidationFailed("この申請はすでに送信されています。", code="portal.already_submitted")
-    definition = parse_definition(draft.form_version.definition)
+    definition = draft.form_version.parsed()
     draft.data = seal(definition, data)
     draft.step = max(0, step)
     draft.save(update_fields=["data", "step", "updated_at"])
@@ -102,7 +103,7 @@ def _rate_limit(identity: PortalIdentity, ip: str) -> None:
 
 
 def draft_validate(*, draft: Draft) -> Any:
-    definition = parse_definition(draft.form_version.definition)
+    definition = draft.form_version.parsed()
     return validate_submission(definition, unseal(definition, draft.data), today=timezone.localdate())
 
 
@@ -126,8 +127,13 @@ def draft_submit(*, draft: Draft, identity: PortalIdentity, ip: str = "") -> App
     if draft.procedure.identity_level == "card":
         raise PermissionDeniedError("この手続はマイナンバーカードで署名して送信します。", code="portal.card_required")
     _rate_limit(identity, ip)
-    definition = parse_definition(draft.form_version.definition)
-    if draft.form_version_id != draft.procedure.current_form.pk:
+    form = draft.form_version
+    definition = form.parsed()
+    current = (
+        FormVersion.objects.filter(procedure_id=draft.procedure_id, published=True)
+        .order_by("-version").values_list("pk", flat=True).first()
+    )
+    if form.pk != current:
         raise ValidationFailed(
             "様式が改訂されました。お手数ですが、新しい様式でもう一度入力してください。", code="portal.form_changed"
         )
@@ -144,14 +150,25 @@ def draft_submit(*, draft: Draft, identity: PortalIdentity, ip: str = "") -> App
             applicant=_resident(identity),
             idempotency_key=draft.idempotency_key,
             needs_review="" if identity.resident_id else "【identify.account】メールアカウントからの申請です（本人確認なし）。",
+            context=SubmitContext(procedure_id=draft.procedure_id, form=form, definition=definition),
         )
-        _link(application=application, identity=identity, email=_contact_email(identity, data))
+        # the draft row is locked: nobody else can link this application at the same time
+        PortalApplication.objects.create(
+            application=application, owner=owner_key(identity), email=_contact_email(identity, data)[:254]
+        )
         locked.application = application
         locked.data = {}  # the application holds the data now; nothing sensitive stays in the draft
         locked.save(update_fields=["application", "data", "updated_at"])
     draft.application = application
-    transaction.on_commit(lambda: receipt_email(application=application, to=_contact_email(identity, data)))
+    _after_commit_receipt(application, _contact_email(identity, data))
     return application
+
+
+def _after_commit_receipt(application: Application, to: str) -> None:
+    if to:
+        from madoguchi.portal.tasks import receipt_mail
+
+        transaction.on_commit(lambda: receipt_mail.delay(application.pk, to))
 
 
 def _link(*, application: Application, identity: PortalIdentity, email: str) -> None:
@@ -177,7 +194,7 @@ def draft_submit_signed(*, draft: Draft, identity: PortalIdentity, signed_xml: b
     if not identity.has_card:
         raise PermissionDeniedError("マイナンバーカードでログインしてください。", code="portal.card_required")
     _rate_limit(identity, ip)
-    definition = parse_definition(draft.form_version.definition)
+    definition = draft.form_version.parsed()
     data = unseal(definition, draft.data)
     result = signed_application_submit(
         identity=identity, procedure=draft.procedure, signed_xml=signed_xml, data=data,
@@ -190,7 +207,7 @@ def draft_submit_signed(*, draft: Draft, identity: PortalIdentity, signed_xml: b
         _link(application=application, identity=identity, email=_contact_email(identity, data))
         Draft.objects.filter(pk=draft.pk).update(application=application, data={}, updated_at=timezone.now())
     draft.application = application
-    transaction.on_commit(lambda: receipt_email(application=application, to=_contact_email(identity, data)))
+    _after_commit_receipt(application, _contact_email(identity, data))
     return SignedOutcome(application)
 
 
@@ -220,7 +237,7 @@ def receipt_email(*, application: Application, to: str) -> None:
 
 def portal_resubmit(*, application: Application, identity: PortalIdentity, answers: Mapping[str, Any]) -> Application:
     """Answer a 補正依頼: only the fields the staff asked for change; the rest stays as stored."""
-    definition = parse_definition(application.form_version.definition)
+    definition = application.form_version.parsed()
     allowed = set(application.correction_fields)
     unexpected = set(answers) - allowed
     if unexpected:
@@ -337,7 +354,7 @@ def resident_message_send(*, application: Application, actor: Any, body: str) ->
         )
     link = PortalApplication.objects.filter(application=application).first()
     if link and link.email:
-        transaction.on_commit(lambda: _notify(application=application, to=link.email, what="お知らせ"))
+        _after_commit_notice(application, link.email, "お知らせ")
     return message
 
 
@@ -360,11 +377,17 @@ def document_issue(*, application: Application, actor: Any, content: bytes, file
         )
     link = PortalApplication.objects.filter(application=application).first()
     if link and link.email:
-        transaction.on_commit(lambda: _notify(application=application, to=link.email, what="交付文書"))
+        _after_commit_notice(application, link.email, "交付文書")
     return document
 
 
-def _notify(*, application: Application, to: str, what: str) -> None:
+def _after_commit_notice(application: Application, to: str, what: str) -> None:
+    from madoguchi.portal.tasks import notice_mail
+
+    transaction.on_commit(lambda: notice_mail.delay(application.pk, to, what))
+
+
+def notice_email(*, application: Application, to: str, what: str) -> None:
     url = getattr(settings, "MADOGUCHI_PORTAL_URL", "http://127.0.0.1:8000").rstrip("/")
     try:
         send_mail(

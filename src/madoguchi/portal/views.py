@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 
 from madoguchi.applications.storage import blob_store
 from madoguchi.catalog.models import Procedure
-from madoguchi.catalog.schema import display_rows, parse_definition, validate_submission
+from madoguchi.catalog.schema import display_rows, validate_submission
 from madoguchi.core.errors import MadoguchiError
 from madoguchi.identity.api import PortalIdentity, current_identity, identity_required, login_url
 from madoguchi.portal import selectors, services
@@ -88,7 +88,7 @@ def life_event(request: HttpRequest, slug: str) -> HttpResponse:
 
 def procedure_detail(request: HttpRequest, code: str) -> HttpResponse:
     procedure = _procedure(code)
-    definition = parse_definition(procedure.current_form.definition)
+    definition = procedure.current_form.parsed()
     return render(
         request,
         "portal/procedure.html",
@@ -134,7 +134,7 @@ def step(request: HttpRequest, token: str, n: int) -> HttpResponse:
         return redirect("portal:my_detail", pk=draft.application_id)
     if draft.procedure.identity_level == "card" and not identity.has_card:
         return HttpResponseRedirect(login_url(level="card", next=request.get_full_path()))
-    definition = parse_definition(draft.form_version.definition)
+    definition = draft.form_version.parsed()
     sections = definition.sections
     if not 1 <= n <= len(sections):
         raise Http404()
@@ -210,7 +210,7 @@ def review(request: HttpRequest, token: str) -> HttpResponse:
     identity = _identity(request)
     if draft.submitted:
         return redirect("portal:my_detail", pk=draft.application_id)
-    definition = parse_definition(draft.form_version.definition)
+    definition = draft.form_version.parsed()
     result = validate_submission(definition, unseal(definition, draft.data), today=timezone.localdate())
     if not result.ok:
         first = result.errors[0].path.split(".")[0].split("[")[0]
@@ -265,7 +265,7 @@ def _submit_signed(request: HttpRequest, draft: Any, identity: PortalIdentity) -
     if identity.method == "demo":
         from madoguchi.identity.signing import server_sign
 
-        definition = parse_definition(draft.form_version.definition)
+        definition = draft.form_version.parsed()
         xml = base64.b64decode(_sign_payload(draft, definition))
         signed = server_sign(identity=identity, xml=xml)
     else:
@@ -313,7 +313,7 @@ def _my_application(request: HttpRequest, pk: int) -> Any:
 @identity_required("account")
 def my_detail(request: HttpRequest, pk: int) -> HttpResponse:
     application = _my_application(request, pk)
-    definition = parse_definition(application.form_version.definition)
+    definition = application.form_version.parsed()
     status = application.status.code
     return render(
         request,
@@ -409,7 +409,7 @@ def my_correction(request: HttpRequest, pk: int) -> HttpResponse:
     if application.status.code != "correction_requested":
         messages.info(request, _("この申請には、いま補正を求められている項目はありません。"))
         return redirect("portal:my_detail", pk=pk)
-    definition = parse_definition(application.form_version.definition)
+    definition = application.form_version.parsed()
     asked = [f for _, f in definition.top_level_fields() if f.id in set(application.correction_fields)]
     reason = (
         application.events.filter(kind="correction").order_by("-at").values_list("reason", flat=True).first() or ""
