@@ -147,6 +147,7 @@ def detail(request: HttpRequest, actor: Actor, pk: int) -> HttpResponse:
     context["payment_summary"] = payment_summary(application=context["application"])
     context["resident_messages"] = context["application"].resident_messages.all()
     context["issued_documents"] = context["application"].issued_documents.all()
+    context["visit_reservations"] = context["application"].reservations.filter(status="booked")
     return render(request, "staff/detail.html", context)
 
 
