@@ -79,6 +79,8 @@ INSTALLED_APPS = [
     "madoguchi.identity",
     "madoguchi.payments",
     "madoguchi.portal",
+    "madoguchi.counter",
+    "madoguchi.reception",
     "madoguchi.demo",
 ]
 

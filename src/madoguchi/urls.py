@@ -18,6 +18,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("account/", include("madoguchi.identity.urls")),
+    path("counter/", include("madoguchi.counter.urls")),
+    path("reception/", include("madoguchi.reception.urls")),
     path("pay/", include("madoguchi.payments.urls")),
     path("", include("madoguchi.portal.urls")),
 ]

@@ -1,0 +1,1 @@
+"""帳票: application forms as PDF in Japanese layout (issue 5)."""
