@@ -31,15 +31,32 @@ def _shape(app: Application) -> dict[str, Any]:
     return {
         "data": data,
         "mynumber_masked": app.data["mynumber"]["masked"],
-        "fields": (app.channel, app.applicant_id, app.applicant_name, app.applicant_kana, app.name_key,
-                   app.kana_key, app.status_id, app.deadline, app.needs_review, app.review_reason,
-                   app.form_version_id, app.department_id, app.is_open, app.version, app.submitted_at),
+        "fields": (
+            app.channel,
+            app.applicant_id,
+            app.applicant_name,
+            app.applicant_kana,
+            app.name_key,
+            app.kana_key,
+            app.status_id,
+            app.deadline,
+            app.needs_review,
+            app.review_reason,
+            app.form_version_id,
+            app.department_id,
+            app.is_open,
+            app.version,
+            app.submitted_at,
+        ),
         "events": [(e.kind, e.actor_label, e.to_status_id, e.detail, e.at) for e in app.events.all()],
         "attachments": sorted((a.blob_id, a.field_path, a.filename) for a in app.attachments.all()),
-        "import": PackageImport.objects.filter(application=app).values(
-            "format_key", "signer_serial", "signer_issuer", "signed_at", "sent_at").get(),
-        "audit": [(e.actor, e.action, e.detail) for e in AuditEvent.objects.filter(
-            object_id=app.reception_number).order_by("seq")],
+        "import": PackageImport.objects.filter(application=app)
+        .values("format_key", "signer_serial", "signer_issuer", "signed_at", "sent_at")
+        .get(),
+        "audit": [
+            (e.actor, e.action, e.detail)
+            for e in AuditEvent.objects.filter(object_id=app.reception_number).order_by("seq")
+        ],
     }
 
 
@@ -59,8 +76,16 @@ def test_batch_outcomes_in_order(make_package: PackageMaker, resident: Resident)
     ]
     results = packages_import(packages=packages, cache=ImportCache())
     assert [r.filename for r in results] == [n for n, _ in packages]
-    assert [r.outcome for r in results] == ["accepted", "duplicate", "accepted", "rejected", "duplicate",
-                                            "accepted", "accepted", "accepted"]
+    assert [r.outcome for r in results] == [
+        "accepted",
+        "duplicate",
+        "accepted",
+        "rejected",
+        "duplicate",
+        "accepted",
+        "accepted",
+        "accepted",
+    ]
     assert results[3].code == "package.unreadable"
     assert results[4].reception_number == results[0].reception_number
     assert results[4].application_id == results[0].application_id
@@ -74,21 +99,32 @@ def test_batch_outcomes_in_order(make_package: PackageMaker, resident: Resident)
     assert QuarantinedPackage.objects.get().code == "package.unreadable"
     # the audit chain holds together, two rows per accepted package, in the one-by-one order
     assert audit_verify().ok
-    actions = list(AuditEvent.objects.filter(action__in=["application.submit", "intake.package_accepted"])
-                   .order_by("seq").values_list("action", "object_id"))
+    actions = list(
+        AuditEvent.objects.filter(action__in=["application.submit", "intake.package_accepted"])
+        .order_by("seq")
+        .values_list("action", "object_id")
+    )
     assert actions[2:] == [
         (action, number) for number in numbers for action in ("application.submit", "intake.package_accepted")
     ]
     # inbox counters kept
     keys = ("department_id", "procedure_id", "status_id")
-    actual = {tuple(r[k] for k in keys): r["n"]
-              for r in Application.objects.values(*keys).annotate(n=Count("id")).order_by()}
-    assert {(c.department_id, c.procedure_id, c.status_id): c.n for c in StatusCount.objects.all() if c.n} == actual
+    actual = {
+        tuple(r[k] for k in keys): r["n"]
+        for r in Application.objects.values(*keys).annotate(n=Count("id")).order_by()
+    }
+    assert {
+        (c.department_id, c.procedure_id, c.status_id): c.n for c in StatusCount.objects.all() if c.n
+    } == actual
     # importing the same again: all duplicates, nothing new
     counts = (Application.objects.count(), ApplicationEvent.objects.count(), AuditEvent.objects.count())
     again = packages_import(packages=[(n, c) for n, c in packages if n != "bad.zip"])
     assert {r.outcome for r in again} == {"duplicate"}
-    assert (Application.objects.count(), ApplicationEvent.objects.count(), AuditEvent.objects.count()) == counts
+    assert (
+        Application.objects.count(),
+        ApplicationEvent.objects.count(),
+        AuditEvent.objects.count(),
+    ) == counts
 
 
 def test_rows_match_the_one_by_one_importer(make_package: PackageMaker, resident: Resident) -> None:
@@ -106,8 +142,9 @@ def test_rows_match_the_one_by_one_importer(make_package: PackageMaker, resident
     assert Attachment.objects.filter(application_id=two.application_id).exists()
 
 
-def test_failed_batch_falls_back_to_one_by_one(make_package: PackageMaker, resident: Resident,
-                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_failed_batch_falls_back_to_one_by_one(
+    make_package: PackageMaker, resident: Resident, monkeypatch: pytest.MonkeyPatch
+) -> None:
     calls = Counter[str]()
 
     def broken(**kwargs: Any) -> Any:
@@ -116,14 +153,18 @@ def test_failed_batch_falls_back_to_one_by_one(make_package: PackageMaker, resid
 
     monkeypatch.setattr(bulk, "applications_submit_bulk", broken)
     contents = [make_package() for _ in range(3)]
-    results = packages_import(packages=[(f"{i}.zip", c) for i, c in enumerate(contents)] + [("x.zip", contents[0])])
+    results = packages_import(
+        packages=[(f"{i}.zip", c) for i, c in enumerate(contents)] + [("x.zip", contents[0])]
+    )
     assert calls["batch"] == 1
     assert [r.outcome for r in results] == ["accepted", "accepted", "accepted", "duplicate"]
     assert Application.objects.count() == PackageImport.objects.count() == 3
     assert audit_verify().ok
 
 
-def test_paths_and_command_use_batches(make_package: PackageMaker, resident: Resident, tmp_path: Path) -> None:
+def test_paths_and_command_use_batches(
+    make_package: PackageMaker, resident: Resident, tmp_path: Path
+) -> None:
     folder = tmp_path / "in"
     folder.mkdir()
     for i in range(11):
@@ -159,8 +200,9 @@ def test_paths_and_command_use_batches(make_package: PackageMaker, resident: Res
     assert lines[-1] == "0 accepted, 11 duplicate, 1 rejected"
 
 
-def test_quarantined_package_resolved_by_batch(make_package: PackageMaker, resident: Resident,
-                                               settings: Any, test_ca: Any) -> None:
+def test_quarantined_package_resolved_by_batch(
+    make_package: PackageMaker, resident: Resident, settings: Any, test_ca: Any
+) -> None:
     content = make_package()
     real = settings.MADOGUCHI_PITTARI_TRUST_DIR
     settings.MADOGUCHI_PITTARI_TRUST_DIR = str(test_ca.path / "nowhere")
@@ -195,8 +237,10 @@ def test_two_batch_importers_on_the_same_packages(make_package: PackageMaker, re
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=run, args=("a", packages)),
-               threading.Thread(target=run, args=("b", packages[::-1]))]
+    threads = [
+        threading.Thread(target=run, args=("a", packages)),
+        threading.Thread(target=run, args=("b", packages[::-1])),
+    ]
     for t in threads:
         t.start()
     for t in threads:

@@ -47,7 +47,9 @@ def test_same_signed_content_as_signxml(make_package: PackageMaker) -> None:
     root = _root(make_package())
     info = _cert_info(root)
     fast = verify_enveloped(root, info.public_key)
-    slow = _signxml_verify(root, signer=info.signer, signed_at=dt.datetime.fromisoformat(root.get("signedAt")))  # type: ignore[arg-type]
+    slow = _signxml_verify(
+        root, signer=info.signer, signed_at=dt.datetime.fromisoformat(root.get("signedAt"))
+    )  # type: ignore[arg-type]
     assert fast is not None and fast.tag == f"{Q}Application"
     assert etree.tostring(fast, method="c14n") == etree.tostring(slow, method="c14n")
     assert fast.find(f"{{{DS}}}Signature") is None  # the signed content, without the signature
@@ -72,9 +74,14 @@ def _tamper_digest_value(root: etree._Element) -> None:
 
 
 @IMPORTERS
-@pytest.mark.parametrize("tamper", [_tamper_text, _tamper_signature_value, _tamper_digest_value],
-                         ids=["wrong-digest", "wrong-signature", "edited-digest-value"])
-def test_bad_digest_or_signature_is_refused(importer: Importer, tamper: Any, make_package: PackageMaker) -> None:
+@pytest.mark.parametrize(
+    "tamper",
+    [_tamper_text, _tamper_signature_value, _tamper_digest_value],
+    ids=["wrong-digest", "wrong-signature", "edited-digest-value"],
+)
+def test_bad_digest_or_signature_is_refused(
+    importer: Importer, tamper: Any, make_package: PackageMaker
+) -> None:
     content = make_package(tamper=tamper)
     root = _root(content)
     assert verify_enveloped(root, _cert_info(root).public_key) is None
@@ -84,8 +91,9 @@ def test_bad_digest_or_signature_is_refused(importer: Importer, tamper: Any, mak
 
 
 @IMPORTERS
-def test_signed_with_another_key_than_the_certificate(importer: Importer, make_package: PackageMaker,
-                                                       test_ca: LocalCA, shared_key: rsa.RSAPrivateKey) -> None:
+def test_signed_with_another_key_than_the_certificate(
+    importer: Importer, make_package: PackageMaker, test_ca: LocalCA, shared_key: rsa.RSAPrivateKey
+) -> None:
     cert = issue(test_ca, shared_key)  # the certificate of shared_key, the signature by another key
     content = make_package(signer_cert=cert, signer_key=key_new())
     result = importer(content, "wrong-key.zip")
@@ -93,8 +101,13 @@ def test_signed_with_another_key_than_the_certificate(importer: Importer, make_p
 
 
 @IMPORTERS
-def test_certificate_problems_keep_their_codes(importer: Importer, make_package: PackageMaker, test_ca: LocalCA,
-                                               other_ca: LocalCA, shared_key: rsa.RSAPrivateKey) -> None:
+def test_certificate_problems_keep_their_codes(
+    importer: Importer,
+    make_package: PackageMaker,
+    test_ca: LocalCA,
+    other_ca: LocalCA,
+    shared_key: rsa.RSAPrivateKey,
+) -> None:
     now = dt.datetime.now(dt.UTC)
     untrusted = issue(other_ca, shared_key)
     expired = issue(test_ca, shared_key, not_before=now - dt.timedelta(days=400), days=30)
@@ -119,8 +132,9 @@ def test_certificate_problems_keep_their_codes(importer: Importer, make_package:
 
 
 @IMPORTERS
-def test_unsigned_comments_never_reach_the_data(importer: Importer, make_package: PackageMaker,
-                                               resident: Resident) -> None:
+def test_unsigned_comments_never_reach_the_data(
+    importer: Importer, make_package: PackageMaker, resident: Resident
+) -> None:
     """Comments are outside exclusive c14n: the signature stays valid, and the data must be the
     signed text (parsed from the canonical bytes), never the text before the comment."""
 

@@ -141,7 +141,9 @@ def applications_submit_bulk(
         if s.context.procedure_id != s.procedure.pk:
             raise ValueError("submit context is for another procedure")
         if not s.procedure.is_active:
-            raise ValidationFailed(f"「{s.procedure.name}」は現在受け付けていません。", code="procedure.inactive")
+            raise ValidationFailed(
+                f"「{s.procedure.name}」は現在受け付けていません。", code="procedure.inactive"
+            )
     files = [list(iter_files(s.context.definition, s.cleaned)) for s in submissions]
     wanted = {r["sha256"] for refs in files for _, r in refs}
     known = set(Blob.objects.filter(sha256__in=wanted).values_list("sha256", flat=True)) if wanted else set()

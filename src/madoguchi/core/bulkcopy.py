@@ -17,12 +17,26 @@ from django.db.models import AutoField, BigAutoField, Model, SmallAutoField
 
 # Field classes whose Python value psycopg sends exactly as Django's save() would (no conversion hook);
 # anything else (JSON, encrypted or custom fields, auto_now) goes through the field's own hooks.
-PLAIN = frozenset({
-    models.AutoField, models.BigAutoField, models.SmallAutoField, models.CharField, models.TextField,
-    models.IntegerField, models.BigIntegerField, models.SmallIntegerField, models.PositiveIntegerField,
-    models.PositiveBigIntegerField, models.PositiveSmallIntegerField, models.BooleanField, models.DateField,
-    models.DateTimeField, models.ForeignKey, models.OneToOneField,
-})
+PLAIN = frozenset(
+    {
+        models.AutoField,
+        models.BigAutoField,
+        models.SmallAutoField,
+        models.CharField,
+        models.TextField,
+        models.IntegerField,
+        models.BigIntegerField,
+        models.SmallIntegerField,
+        models.PositiveIntegerField,
+        models.PositiveBigIntegerField,
+        models.PositiveSmallIntegerField,
+        models.BooleanField,
+        models.DateField,
+        models.DateTimeField,
+        models.ForeignKey,
+        models.OneToOneField,
+    }
+)
 
 M = TypeVar("M", bound=Model)
 
@@ -51,7 +65,10 @@ def rows_insert(model: type[M], objs: Sequence[M]) -> Sequence[M]:
         # plain values (text, numbers, booleans, dates, aware datetimes, ids) go to psycopg as they are;
         # fields with a save hook (auto_now, JSON, …) go through Django as ``save()`` would send them
         hooks = [
-            None if type(f) in PLAIN and not getattr(f, "auto_now", False) and not getattr(f, "auto_now_add", False)
+            None
+            if type(f) in PLAIN
+            and not getattr(f, "auto_now", False)
+            and not getattr(f, "auto_now_add", False)
             else f
             for f in fields
         ]
@@ -59,10 +76,14 @@ def rows_insert(model: type[M], objs: Sequence[M]) -> Sequence[M]:
         raw: Any = cursor.cursor  # the psycopg cursor under Django's wrapper
         with raw.copy(f"COPY {connection.ops.quote_name(table)} ({columns}) FROM STDIN") as copy:
             for obj in objs:
-                copy.write_row([
-                    getattr(obj, name) if hook is None else hook.get_db_prep_save(hook.pre_save(obj, True), real)
-                    for name, hook in zip(names, hooks, strict=True)
-                ])
+                copy.write_row(
+                    [
+                        getattr(obj, name)
+                        if hook is None
+                        else hook.get_db_prep_save(hook.pre_save(obj, True), real)
+                        for name, hook in zip(names, hooks, strict=True)
+                    ]
+                )
     for obj in objs:
         obj._state.adding = False
         obj._state.db = connection.alias

@@ -101,8 +101,12 @@ def packages_import_paths(
         municipality = _municipality_by_code(municipality_code, cache)
         if municipality is None:
             for raw in paths:
-                yield ImportResult("rejected", Path(raw).name, code="municipality.unknown",
-                                   message=f"団体コード {municipality_code} の自治体は登録されていません。")
+                yield ImportResult(
+                    "rejected",
+                    Path(raw).name,
+                    code="municipality.unknown",
+                    message=f"団体コード {municipality_code} の自治体は登録されていません。",
+                )
             return
     fmt = format_get(format_key)
     size, pending, held = 1, [], 0
@@ -111,18 +115,38 @@ def packages_import_paths(
         try:
             item = _Item(path.name, path.read_bytes(), path)
         except OSError as exc:
-            item = _Item(path.name, b"", path, result=ImportResult(
-                "rejected", path.name, code="package.unreadable",
-                message=f"ファイルを読めません ({type(exc).__name__})。"))
+            item = _Item(
+                path.name,
+                b"",
+                path,
+                result=ImportResult(
+                    "rejected",
+                    path.name,
+                    code="package.unreadable",
+                    message=f"ファイルを読めません ({type(exc).__name__})。",
+                ),
+            )
         pending.append(item)
         held += len(item.content)
         if len(pending) >= size or held >= BATCH_BYTES:
-            yield from _batch(pending, fmt=fmt, municipality=municipality, quarantine=quarantine, cache=cache,
-                              format_key=format_key)
+            yield from _batch(
+                pending,
+                fmt=fmt,
+                municipality=municipality,
+                quarantine=quarantine,
+                cache=cache,
+                format_key=format_key,
+            )
             pending, held, size = [], 0, min(size * 2, max(batch_size, 1))
     if pending:
-        yield from _batch(pending, fmt=fmt, municipality=municipality, quarantine=quarantine, cache=cache,
-                          format_key=format_key)
+        yield from _batch(
+            pending,
+            fmt=fmt,
+            municipality=municipality,
+            quarantine=quarantine,
+            cache=cache,
+            format_key=format_key,
+        )
 
 
 def packages_import(
@@ -135,16 +159,31 @@ def packages_import(
 ) -> list[ImportResult]:
     """Import (filename, content) pairs as one batch; results in order."""
     items = [_Item(Path(name).name, content, None) for name, content in packages]
-    return list(_batch(items, fmt=format_get(format_key), municipality=municipality, quarantine=quarantine,
-                       cache=cache, format_key=format_key))
+    return list(
+        _batch(
+            items,
+            fmt=format_get(format_key),
+            municipality=municipality,
+            quarantine=quarantine,
+            cache=cache,
+            format_key=format_key,
+        )
+    )
 
 
 # ----------------------------------------------------------------------------- one batch
-def _reject(item: _Item, exc: PackageRejected, *, municipality: Municipality | None, quarantine: bool) -> None:
+def _reject(
+    item: _Item, exc: PackageRejected, *, municipality: Municipality | None, quarantine: bool
+) -> None:
     logger.info("intake.rejected", extra={"code": exc.code, "file": item.filename})
     if quarantine:
-        quarantine_store(content=item.content, filename=item.filename, error=exc, municipality=municipality,
-                         source_path=item.source_path)
+        quarantine_store(
+            content=item.content,
+            filename=item.filename,
+            error=exc,
+            municipality=municipality,
+            source_path=item.source_path,
+        )
     item.result = ImportResult("rejected", item.filename, code=exc.code, message=exc.message)
 
 
@@ -186,13 +225,20 @@ def _prepare(
         _reject(item, exc, municipality=municipality, quarantine=quarantine)
         return
     stored = {
-        ref: {"sha256": r["sha256"], "filename": Path(package.attachments[ref].filename).name[:200],
-              "mime": r["mime"], "size": r["size"]}
+        ref: {
+            "sha256": r["sha256"],
+            "filename": Path(package.attachments[ref].filename).name[:200],
+            "mime": r["mime"],
+            "size": r["size"],
+        }
         for ref, r in refs.items()
     }
     if stored != refs:  # a file name with a folder in it: validate what will be stored, as submit does
-        result = validate_submission(context.definition, _with_refs(package.data, stored),
-                                     today=timezone.localtime(package.sent_at).date())
+        result = validate_submission(
+            context.definition,
+            _with_refs(package.data, stored),
+            today=timezone.localtime(package.sent_at).date(),
+        )
         if not result.ok:
             item.package = None  # left to package_import (the fallback) for its exact outcome
             return
@@ -217,8 +263,9 @@ def _batch(
     targets: dict[int, Municipality] = {}
     for item in items:
         if item.result is None:
-            target = _read(item, fmt=fmt, read_kw=read_kw, municipality=municipality, quarantine=quarantine,
-                           cache=cache)
+            target = _read(
+                item, fmt=fmt, read_kw=read_kw, municipality=municipality, quarantine=quarantine, cache=cache
+            )
             if target is not None:
                 targets[id(item)] = target
     # the procedure rows of the batch, one query per municipality (checked again for every batch)
@@ -233,8 +280,14 @@ def _batch(
             rows[(target.pk, code)] = row
     for item in items:
         if id(item) in targets:
-            _prepare(item, targets[id(item)], municipality=municipality, quarantine=quarantine, cache=cache,
-                     rows=rows)
+            _prepare(
+                item,
+                targets[id(item)],
+                municipality=municipality,
+                quarantine=quarantine,
+                cache=cache,
+                rows=rows,
+            )
     ready = [i for i in items if i.result is None and i.package is not None and i.procedure is not None]
     firsts: dict[str, _Item] = {}
     for item in ready:
@@ -255,13 +308,23 @@ def _batch(
                 if item.first is not None:
                     first = item.first.result
                     assert first is not None
-                    item.result = ImportResult("duplicate", item.filename, reception_number=first.reception_number,
-                                               application_id=first.application_id)
+                    item.result = ImportResult(
+                        "duplicate",
+                        item.filename,
+                        reception_number=first.reception_number,
+                        application_id=first.application_id,
+                    )
     for item in items:  # the rest one by one, in input order, exactly as before
         if item.result is None:
-            item.result = package_import(content=item.content, filename=item.filename, municipality=municipality,
-                                         format_key=format_key, quarantine=quarantine,
-                                         source_path=item.source_path, cache=cache)
+            item.result = package_import(
+                content=item.content,
+                filename=item.filename,
+                municipality=municipality,
+                format_key=format_key,
+                quarantine=quarantine,
+                source_path=item.source_path,
+                cache=cache,
+            )
     for item in items:
         assert item.result is not None
         yield item.result
@@ -279,12 +342,16 @@ def _identify(items: Sequence[_Item]) -> list[LinkAnswer | None]:
     residents: dict[tuple[int, str], Resident] = {}
     for municipality_id, group in by_municipality.items():
         serials = {i.package.signer.serial for i in group if i.package and i.package.signer}
-        found = list(CertificateLink.objects.filter(municipality_id=municipality_id, serial__in=serials).order_by("pk"))
+        found = list(
+            CertificateLink.objects.filter(municipality_id=municipality_id, serial__in=serials).order_by("pk")
+        )
         for link in found:
             links[(municipality_id, link.serial)].append(link)
         codes = {link.resident_code for link in found}
         if codes:
-            for r in Resident.objects.filter(municipality_id=municipality_id, resident_code__in=codes).order_by("-pk"):
+            for r in Resident.objects.filter(
+                municipality_id=municipality_id, resident_code__in=codes
+            ).order_by("-pk"):
                 residents[(municipality_id, r.resident_code)] = r  # the lowest pk wins, as .first()
     answers: list[LinkAnswer | None] = []
     for item in items:
@@ -296,11 +363,15 @@ def _identify(items: Sequence[_Item]) -> list[LinkAnswer | None]:
             continue
         m, at = procedure.municipality_id, package.signed_at
         valid = [
-            link for link in links[(m, signer.serial)]
+            link
+            for link in links[(m, signer.serial)]
             if link.issuer == signer.issuer and link.valid_from <= at <= link.valid_to
         ]
-        answers.append(link_answer(links=valid, serial=signer.serial, at=at,
-                                   resident_for=partial(_resident, residents, m)))
+        answers.append(
+            link_answer(
+                links=valid, serial=signer.serial, at=at, resident_for=partial(_resident, residents, m)
+            )
+        )
     return answers
 
 
@@ -339,8 +410,9 @@ def _write(items: list[_Item]) -> None:
             assert item.procedure is not None and item.package is not None
             found = existing.get((item.procedure.municipality_id, item.package.idempotency_key))
             if found is not None:
-                item.result = ImportResult("duplicate", item.filename, reception_number=found[1],
-                                           application_id=found[0])
+                item.result = ImportResult(
+                    "duplicate", item.filename, reception_number=found[1], application_id=found[0]
+                )
             else:
                 fresh.append(item)
         if not fresh:
@@ -359,43 +431,56 @@ def _write(items: list[_Item]) -> None:
         for item, answer in zip(fresh, answers, strict=True):
             package, procedure, context = item.package, item.procedure, item.context
             assert package is not None and procedure is not None and context is not None
-            submissions.append(BulkSubmission(
-                procedure=procedure,
-                context=context,
-                cleaned=item.cleaned,
-                submitted_at=package.sent_at,
-                applicant=answer.resident if answer else None,
-                idempotency_key=package.idempotency_key,
-                needs_review=answer.needs_review if answer else NO_SIGNER,
-                audit_then=_accepted_audit(package, procedure, answer),
-            ))
+            submissions.append(
+                BulkSubmission(
+                    procedure=procedure,
+                    context=context,
+                    cleaned=item.cleaned,
+                    submitted_at=package.sent_at,
+                    applicant=answer.resident if answer else None,
+                    idempotency_key=package.idempotency_key,
+                    needs_review=answer.needs_review if answer else NO_SIGNER,
+                    audit_then=_accepted_audit(package, procedure, answer),
+                )
+            )
 
         def records(applications: Sequence[Application]) -> None:
-            rows_insert(PackageImport, [
-                PackageImport(
-                    municipality_id=item.procedure.municipality_id,  # type: ignore[union-attr]
-                    application_id=application.pk,
-                    format_key=item.package.format_key,  # type: ignore[union-attr]
-                    external_id=item.package.external_id,  # type: ignore[union-attr]
-                    package_sha256=item.package.package_sha256,  # type: ignore[union-attr]
-                    signer_serial=item.package.signer.serial if item.package.signer else "",  # type: ignore[union-attr]
-                    signer_issuer=item.package.signer.issuer[:300] if item.package.signer else "",  # type: ignore[union-attr]
-                    signed_at=item.package.signed_at,  # type: ignore[union-attr]
-                    sent_at=item.package.sent_at,  # type: ignore[union-attr]
-                )
-                for item, application in zip(fresh, applications, strict=True)
-            ])
+            rows_insert(
+                PackageImport,
+                [
+                    PackageImport(
+                        municipality_id=item.procedure.municipality_id,  # type: ignore[union-attr]
+                        application_id=application.pk,
+                        format_key=item.package.format_key,  # type: ignore[union-attr]
+                        external_id=item.package.external_id,  # type: ignore[union-attr]
+                        package_sha256=item.package.package_sha256,  # type: ignore[union-attr]
+                        signer_serial=item.package.signer.serial if item.package.signer else "",  # type: ignore[union-attr]
+                        signer_issuer=item.package.signer.issuer[:300] if item.package.signer else "",  # type: ignore[union-attr]
+                        signed_at=item.package.signed_at,  # type: ignore[union-attr]
+                        sent_at=item.package.sent_at,  # type: ignore[union-attr]
+                    )
+                    for item, application in zip(fresh, applications, strict=True)
+                ],
+            )
             by_sha = {item.package.package_sha256: a for item, a in zip(fresh, applications, strict=True)}  # type: ignore[union-attr]
             now = timezone.now()
-            for q in QuarantinedPackage.objects.filter(package_sha256__in=list(by_sha), resolved_at__isnull=True):
-                QuarantinedPackage.objects.filter(pk=q.pk).update(resolved_at=now,
-                                                                  resolved_application=by_sha[q.package_sha256])
+            for q in QuarantinedPackage.objects.filter(
+                package_sha256__in=list(by_sha), resolved_at__isnull=True
+            ):
+                QuarantinedPackage.objects.filter(pk=q.pk).update(
+                    resolved_at=now, resolved_application=by_sha[q.package_sha256]
+                )
 
-        applications = applications_submit_bulk(submissions=submissions, channel=Channel.PITTARI, actor=actor,
-                                                before_audit=records)
+        applications = applications_submit_bulk(
+            submissions=submissions, channel=Channel.PITTARI, actor=actor, before_audit=records
+        )
         for item, application in zip(fresh, applications, strict=True):
-            item.result = ImportResult("accepted", item.filename, reception_number=application.reception_number,
-                                       application_id=application.pk)
+            item.result = ImportResult(
+                "accepted",
+                item.filename,
+                reception_number=application.reception_number,
+                application_id=application.pk,
+            )
 
 
 def _accepted_audit(package: IntakePackage, procedure: Procedure, answer: LinkAnswer | None) -> Any:

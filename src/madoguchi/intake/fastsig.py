@@ -41,9 +41,23 @@ def _t(name: str) -> str:
     return f"{{{DS}}}{name}"
 
 
-SIGNATURE, SIGNED_INFO, SIGNATURE_VALUE, KEY_INFO = _t("Signature"), _t("SignedInfo"), _t("SignatureValue"), _t("KeyInfo")
-C14N_METHOD, SIGNATURE_METHOD, REFERENCE = _t("CanonicalizationMethod"), _t("SignatureMethod"), _t("Reference")
-TRANSFORMS, TRANSFORM, DIGEST_METHOD, DIGEST_VALUE = _t("Transforms"), _t("Transform"), _t("DigestMethod"), _t("DigestValue")
+SIGNATURE, SIGNED_INFO, SIGNATURE_VALUE, KEY_INFO = (
+    _t("Signature"),
+    _t("SignedInfo"),
+    _t("SignatureValue"),
+    _t("KeyInfo"),
+)
+C14N_METHOD, SIGNATURE_METHOD, REFERENCE = (
+    _t("CanonicalizationMethod"),
+    _t("SignatureMethod"),
+    _t("Reference"),
+)
+TRANSFORMS, TRANSFORM, DIGEST_METHOD, DIGEST_VALUE = (
+    _t("Transforms"),
+    _t("Transform"),
+    _t("DigestMethod"),
+    _t("DigestValue"),
+)
 X509_DATA, X509_CERTIFICATE = _t("X509Data"), _t("X509Certificate")
 
 # Parsing canonical bytes we produced ourselves from an already safely parsed tree: still no entities,
@@ -89,7 +103,9 @@ def _profile_signed_info(signed_info: etree._Element) -> bytes | None:
     if parts is None or len(parts) != 3 or signed_info.attrib:
         return None
     c14n, method, reference = parts
-    if not _algorithm_leaf(c14n, C14N_METHOD, EXC_C14N) or not _algorithm_leaf(method, SIGNATURE_METHOD, RSA_SHA256):
+    if not _algorithm_leaf(c14n, C14N_METHOD, EXC_C14N) or not _algorithm_leaf(
+        method, SIGNATURE_METHOD, RSA_SHA256
+    ):
         return None
     if reference.tag != REFERENCE or dict(reference.attrib) != {"URI": ""}:
         return None
@@ -102,7 +118,9 @@ def _profile_signed_info(signed_info: etree._Element) -> bytes | None:
     steps = _children(transforms)
     if steps is None or len(steps) != 2:
         return None
-    if not _algorithm_leaf(steps[0], TRANSFORM, ENVELOPED) or not _algorithm_leaf(steps[1], TRANSFORM, EXC_C14N):
+    if not _algorithm_leaf(steps[0], TRANSFORM, ENVELOPED) or not _algorithm_leaf(
+        steps[1], TRANSFORM, EXC_C14N
+    ):
         return None
     if not _algorithm_leaf(digest_method, DIGEST_METHOD, SHA256):
         return None
