@@ -1,5 +1,5 @@
-"""The resident portal's own rows: drafts being filled in, who submitted which application online,
-and visit reservations (転入予約 until the counter's reservations exist)."""
+"""The resident portal's own rows: drafts being filled in, and who submitted which application online
+(visit reservations, the 転入予約 included, live in ``reception.Reservation``)."""
 
 from __future__ import annotations
 
@@ -61,43 +61,6 @@ class PortalApplication(models.Model):
 
     def __str__(self) -> str:
         return f"{self.application_id} ({self.owner})"
-
-
-class ReservationStatus(models.TextChoices):
-    BOOKED = "booked", _("予約済み")
-    CANCELLED = "cancelled", _("取消")
-    VISITED = "visited", _("来庁済み")
-
-
-class VisitReservation(models.Model):
-    """A visit slot at the counter (転入予約: the 転入届 itself must be made in person)."""
-
-    municipality = models.ForeignKey(Municipality, on_delete=models.CASCADE, related_name="+")
-    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="reservations")
-    day = models.DateField(_("来庁日"))
-    start = models.TimeField(_("開始時刻"))
-    seat = models.PositiveSmallIntegerField()
-    purpose = models.CharField(_("用件"), max_length=60)
-    status = models.CharField(max_length=10, choices=ReservationStatus.choices, default=ReservationStatus.BOOKED)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        verbose_name = _("来庁予約")
-        verbose_name_plural = _("来庁予約")
-        ordering = ["day", "start"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["municipality", "day", "start", "seat"],
-                condition=models.Q(status="booked"),
-                name="visit_slot_seat_unique",
-            ),
-            models.UniqueConstraint(
-                fields=["application"], condition=models.Q(status="booked"), name="visit_one_per_application"
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.day} {self.start:%H:%M} {self.purpose}"
 
 
 class ResidentMessage(models.Model):

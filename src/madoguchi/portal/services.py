@@ -7,13 +7,13 @@ import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
 from django.core.mail import send_mail
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
@@ -24,12 +24,10 @@ from madoguchi.catalog.models import FormVersion, Procedure
 from madoguchi.catalog.schema import prefill_initial, strip_secrets, validate_submission
 from madoguchi.core.audit import audit_record
 from madoguchi.core.errors import MadoguchiError, PermissionDeniedError, ValidationFailed
-from madoguchi.core.jp.business_days import add_business_days, is_office_day
 from madoguchi.core.models import Resident
-from madoguchi.core.selectors import closed_days
 from madoguchi.identity.api import PortalIdentity
 from madoguchi.portal.forms import seal, unseal
-from madoguchi.portal.models import Draft, PortalApplication, ReservationStatus, VisitReservation
+from madoguchi.portal.models import Draft, PortalApplication
 
 logger = logging.getLogger(__name__)
 
@@ -258,69 +256,45 @@ def portal_withdraw(*, application: Application, identity: PortalIdentity) -> Ap
 
 
 # ------------------------------------------------------------------ visit reservations
-SLOT_TIMES = [time(h, m) for h in range(9, 17) for m in (0, 30) if (h, m) != (12, 0) and (h, m) != (12, 30)]
-SEATS_PER_SLOT = 3
-BOOKING_DAYS = 30
+# The 転入予約 books into the counter's reservations (``reception``): the 住民異動 service's slots,
+# capacity, opening hours and 閉庁日, the same seats the kiosk and the counter staff see.
+def _move_service(municipality: Any) -> Any:
+    from madoguchi.reception.services import service_ensure_default
+
+    return service_ensure_default(municipality=municipality)
 
 
 def slots_available(*, municipality: Any, start: date, days: int = 14) -> list[tuple[date, list[tuple[time, int]]]]:
-    """Open business days from ``start`` with the free seats of each half-hour slot."""
-    closed = closed_days(municipality)
-    taken: dict[tuple[date, time], int] = {}
-    end = start + timedelta(days=BOOKING_DAYS + days)
-    for day, at in VisitReservation.objects.filter(
-        municipality=municipality, status=ReservationStatus.BOOKED, day__gte=start, day__lte=end
-    ).values_list("day", "start"):
-        taken[(day, at)] = taken.get((day, at), 0) + 1
-    out: list[tuple[date, list[tuple[time, int]]]] = []
-    day = start
-    while len(out) < days and day <= end:
-        if is_office_day(day, closed):
-            out.append((day, [(t, SEATS_PER_SLOT - taken.get((day, t), 0)) for t in SLOT_TIMES]))
-        day += timedelta(days=1)
-    return out
+    """Open business days from ``start`` with the free seats of each slot of the 住民異動 service."""
+    from madoguchi.reception.selectors import slots_available as reception_slots
+
+    return reception_slots(service=_move_service(municipality), start=start, days=days)
 
 
 def first_bookable_day(municipality: Any, now: datetime | None = None) -> date:
-    now = timezone.localtime(now or timezone.now())
-    return add_business_days(now.date(), 1, closed_days(municipality))
+    from madoguchi.reception.services import first_bookable_day as reception_first_day
+
+    return reception_first_day(municipality, now)
 
 
 def reservation_book(
     *, application: Application, identity: PortalIdentity, day: date, start: time, purpose: str
-) -> VisitReservation:
+) -> Any:
     """Book a visit slot for an application (one per application; a new booking replaces the old)."""
-    municipality = application.municipality
-    if start not in SLOT_TIMES or not is_office_day(day, closed_days(municipality)):
-        raise ValidationFailed("その日時は予約できません。開庁日の表示された時間から選んでください。",
-                               code="reservation.slot_invalid")
-    if day < first_bookable_day(municipality) or day > timezone.localdate() + timedelta(days=BOOKING_DAYS + 60):
-        raise ValidationFailed("その日は予約できません。", code="reservation.out_of_range")
-    with transaction.atomic():
-        VisitReservation.objects.filter(application=application, status=ReservationStatus.BOOKED).update(
-            status=ReservationStatus.CANCELLED
-        )
-        for seat in range(1, SEATS_PER_SLOT + 1):
-            try:
-                with transaction.atomic():
-                    booking = VisitReservation.objects.create(
-                        municipality=municipality, application=application, day=day, start=start, seat=seat,
-                        purpose=purpose[:60],
-                    )
-                break
-            except IntegrityError:
-                continue
-        else:
-            raise ValidationFailed("その時間は満席になりました。別の時間を選んでください。", code="reservation.full")
-        audit_record(
-            actor=identity.actor().label,
-            action="portal.reservation_booked",
-            municipality_code=municipality.code,
-            object_type="application",
-            object_id=application.reception_number,
-            detail={"day": day.isoformat(), "start": start.strftime("%H:%M")},
-        )
-    return booking
+    from madoguchi.reception.services import reservation_book as reception_book
+
+    link = PortalApplication.objects.filter(application=application).first()
+    return reception_book(
+        service=_move_service(application.municipality),
+        day=day,
+        start=start,
+        actor_label=identity.actor().label,
+        owner=owner_key(identity),
+        name=identity.name,
+        email=(link.email if link else "") or identity.email,
+        purpose=purpose,
+        application=application,
+    )
 
 
 # ------------------------------------------------------------------ from the department to the applicant
