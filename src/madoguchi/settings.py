@@ -162,6 +162,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "handoff-sweep": {"task": "madoguchi.handoff.sweep", "schedule": 300.0, "kwargs": {"stuck_minutes": 30}},
     # a fee checkout the resident abandoned ends as 期限切れ, so a new attempt can start
     "payments-expire": {"task": "madoguchi.payments.expire_stale", "schedule": 600.0, "kwargs": {"minutes": 60}},
+    "reception-reminders": {"task": "madoguchi.reception.send_reminders", "schedule": 3600.0},  # 来庁予約の前日メール
 }
 
 AUTH_PASSWORD_VALIDATORS = (

@@ -127,7 +127,7 @@ def median_service_minutes(service: Service, *, now: datetime | None = None) -> 
     )
     if len(rows) < MIN_SAMPLES:
         return float(service.default_minutes), False
-    return statistics.median((f - s).total_seconds() / 60 for s, f in rows), True
+    return statistics.median((f - s).total_seconds() / 60 for s, f in rows if s and f), True
 
 
 def wait_estimate(*, service: Service, ticket: Ticket | None = None, now: datetime | None = None) -> WaitEstimate:

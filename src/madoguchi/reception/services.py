@@ -150,13 +150,12 @@ def _check_slot(*, service: Service, day: date, start: time) -> None:
 
 
 def _free_seat(*, service: Service, day: date, start: time, exclude: int | None = None) -> int:
-    taken = set(
-        Reservation.objects.filter(
-            service=service, day=day, start=start, status__in=[ReservationStatus.BOOKED, ReservationStatus.VISITED]
-        )
-        .exclude(pk=exclude)
-        .values_list("seat", flat=True)
+    qs = Reservation.objects.filter(
+        service=service, day=day, start=start, status__in=[ReservationStatus.BOOKED, ReservationStatus.VISITED]
     )
+    if exclude is not None:
+        qs = qs.exclude(pk=exclude)
+    taken = set(qs.values_list("seat", flat=True))
     for seat in range(1, service.capacity_per_slot + 1):
         if seat not in taken:
             return seat
