@@ -1,9 +1,11 @@
 """Locust users for ``bench/portal_load.py`` (resident portal under load). Not run on its own.
 
 ``bench/portal_load.py`` starts one headless locust process per phase with
-``MDG_PORTAL_PHASE`` (hello | healthz | submit | status), ``MDG_PORTAL_CONFIG`` (JSON written by the
-bench: procedure code, one slice of pre-made sessions per user) and ``MDG_PORTAL_OUT`` (where this file
-writes raw results: every request's name, status, latency and end time, the applications created).
+``MDG_PORTAL_PHASE`` (hello | healthz | submit | submit_think | journey | status | status_think),
+``MDG_PORTAL_THINK`` (seconds; > 0: each user waits between(think/2, 1.5×think) between requests, else
+none), ``MDG_PORTAL_CONFIG`` (JSON written by the bench: procedure code, per user its pre-made sessions
+and, for the submit phases, complete drafts) and ``MDG_PORTAL_OUT`` (where this file writes raw results:
+every request's name, status, latency and end time, the applications created).
 
 Users behave as a browser does, on loopback:
   * cookies: the server runs in production mode, so ``sessionid``/``csrftoken`` carry ``Secure``; the
@@ -14,6 +16,13 @@ Users behave as a browser does, on loopback:
     residents do; the portal's per-IP submit limit is therefore not shared by all 100 users;
   * each user switches to its next pre-made account (a fresh session cookie and address) after
     ``submits_per_account`` submissions, below the portal's per-identity limit (10 per 10 minutes).
+
+Phases:
+  * submit / submit_think: one request per iteration, ``POST /drafts/<token>/submit/`` of the user's next
+    complete draft (made by the bench through ``draft_start``/``draft_save``), with the CSRF cookie and
+    masked token the account's "browser" got from the review page before the phase (bench setup);
+  * journey: the whole wizard per iteration (apply → steps → review → submit → detail, 9 requests);
+  * status / status_think: ``GET /my/`` and ``GET /my/applications/<id>/`` alternately, one per iteration.
 """
 
 from __future__ import annotations
@@ -27,7 +36,7 @@ from typing import Any
 
 import gevent
 from geventhttpclient import connectionpool
-from locust import FastHttpUser, constant, events, task
+from locust import FastHttpUser, between, constant, events, task
 from locust.exception import StopUser
 from requests.cookies import create_cookie
 
@@ -36,6 +45,7 @@ CONFIG: dict[str, Any] = json.loads(open(os.environ["MDG_PORTAL_CONFIG"], encodi
     "MDG_PORTAL_CONFIG"
 ) else {}
 OUT = os.environ.get("MDG_PORTAL_OUT", "")
+THINK = float(os.environ.get("MDG_PORTAL_THINK", "0") or 0)
 
 CSRF_RE = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 APP_RE = re.compile(r"/my/applications/(\d+)/$")
@@ -45,6 +55,7 @@ RECORDS: list[tuple[str, int, float, float]] = []  # name, status (0 = no respon
 CREATED: list[dict[str, Any]] = []  # applications created: id, account slot
 JOURNEYS: list[float] = []  # end time of each whole submission (apply → submit → detail)
 FAILURES: list[str] = []
+OUT_OF_DRAFTS: list[int] = []  # users of a submit phase that used all their drafts before the end
 
 
 @events.request.add_listener
@@ -64,6 +75,7 @@ def _on_quit(environment: Any, **_: Any) -> None:
     with open(OUT, "w", encoding="utf-8") as fh:
         json.dump({
             "phase": PHASE, "records": RECORDS, "created": CREATED, "journeys": JOURNEYS, "failures": FAILURES,
+            "out_of_drafts": len(OUT_OF_DRAFTS),
             "client_cpu_seconds": usage.user + usage.system,
         }, fh)
 
@@ -102,43 +114,63 @@ def multipart(fields: dict[str, str]) -> tuple[bytes, str]:
 
 
 class PortalResident(FastHttpUser):
-    wait_time = constant(0)  # closed loop: the next request as soon as the last one answered
+    # closed loop (next request as soon as the last one answered), or a resident's pace
+    wait_time = between(THINK / 2, THINK * 1.5) if THINK > 0 else constant(0)
     network_timeout = 120.0
     connection_timeout = 30.0
 
     def on_start(self) -> None:
         self.slot = next(_SLOTS)  # this user's index: its accounts are CONFIG["users"][slot]
         users = CONFIG.get("users", [])
-        if PHASE in {"submit", "status"} and self.slot >= len(users):
+        self.submit_accounts: list[dict[str, Any]] = []
+        if PHASE.startswith("submit"):
+            groups = CONFIG.get("submit_users", {}).get(PHASE, [])
+            if self.slot >= len(groups):
+                raise StopUser()
+            self.submit_accounts = groups[self.slot]
+            self.submit_next = 0  # index over all drafts of this user's accounts
+        if PHASE in {"journey", "status", "status_think"} and self.slot >= len(users):
             raise StopUser()
         self.accounts: list[dict[str, Any]] = users[self.slot] if self.slot < len(users) else []
         self.account_index = -1
+        self.current: dict[str, Any] | None = None
         self.submits_on_account = 0
-        self.status_items: list[tuple[int, int]] = []  # (account index, application id)
+        self.status_items: list[tuple[dict[str, Any], int]] = []  # (account, application id)
         self.status_next = 0
         self.client.cookiejar.set_policy(LoopbackBrowserPolicy())
-        if PHASE == "status":
+        if PHASE.startswith("status"):
             created = CONFIG.get("created", {}).get(str(self.slot), [])
-            self.status_items = [(int(a), int(i)) for a, i in created]
+            browsers: dict[str, dict[str, Any]] = {}  # one "browser" per account, shared by its applications
+            self.status_items = [(browsers.setdefault(a["session"], {"session": a["session"], "ip": a["ip"]}), int(i))
+                                 for a, i in created]
             if not self.status_items:
                 raise StopUser()
-        self._use_account(0 if self.accounts else -1)
-
-    # a new "browser": fresh connections from the account's own address, only its session cookie
-    def _use_account(self, index: int) -> None:
-        if index == self.account_index:
-            return
-        self.client.client.close()
-        self.client.cookiejar.clear()
-        if index < 0:
+            self._browser(self.status_items[0][0])
+        elif PHASE == "journey":
+            self._use_account(0)
+        elif not PHASE.startswith("submit"):
             gevent.getcurrent().mdg_source_ip = CONFIG.get("hello_ips", ["127.0.0.1"])[  # type: ignore[attr-defined]
                 self.slot % max(1, len(CONFIG.get("hello_ips", [])) or 1)
             ]
-        else:
-            account = self.accounts[index % len(self.accounts)]
-            gevent.getcurrent().mdg_source_ip = account["ip"]  # type: ignore[attr-defined]
-            self.client.cookiejar.set_cookie(create_cookie(CONFIG["session_cookie"], account["session"],
+
+    # a new "browser": fresh connections from the account's own address, only its cookies
+    def _browser(self, account: dict[str, Any]) -> None:
+        if account is self.current:
+            return
+        self.client.client.close()
+        self.client.cookiejar.clear()
+        gevent.getcurrent().mdg_source_ip = account["ip"]  # type: ignore[attr-defined]
+        self.client.cookiejar.set_cookie(create_cookie(CONFIG["session_cookie"], account["session"],
+                                                       domain=CONFIG["cookie_domain"], path="/"))
+        if account.get("csrf_cookie"):
+            self.client.cookiejar.set_cookie(create_cookie(CONFIG["csrf_cookie"], account["csrf_cookie"],
                                                            domain=CONFIG["cookie_domain"], path="/"))
+        self.current = account
+
+    def _use_account(self, index: int) -> None:
+        if index == self.account_index:
+            return
+        self._browser(self.accounts[index % len(self.accounts)])
         self.account_index = index
         self.submits_on_account = 0
 
@@ -158,12 +190,35 @@ class PortalResident(FastHttpUser):
             self.client.get(CONFIG.get("hello_path", "/i18n/setlang/"), name="hello", allow_redirects=False)
         elif PHASE == "healthz":
             self.client.get("/healthz", name="healthz")
-        elif PHASE == "submit":
+        elif PHASE.startswith("submit"):
+            self.submit_only()
+        elif PHASE == "journey":
             self.submission()
         else:
             self.status_check()
 
-    # ------------------------------------------------------------ (b) one whole submission
+    # ------------------------------------------------------------ (b) the submit request alone
+    def submit_only(self) -> None:
+        per = CONFIG["submits_per_account"]
+        k = self.submit_next
+        if k >= len(self.submit_accounts) * per:
+            OUT_OF_DRAFTS.append(self.slot)
+            raise StopUser()
+        self.submit_next += 1
+        account = self.submit_accounts[k // per]
+        self._browser(account)
+        token = account["drafts"][k % per]
+        with self.client.post(f"/drafts/{token}/submit/", data={"csrfmiddlewaretoken": account["csrf_token"]},
+                              name="POST submit", allow_redirects=False, catch_response=True,
+                              headers={"Referer": f"{self.host}/drafts/{token}/review/", "Origin": self.host}) as r:
+            match = APP_RE.search(r.headers.get("Location", "")) if r.status_code == 302 else None
+            if match is None:
+                r.failure(f"no application: status {r.status_code} → {r.headers.get('Location', '')}")
+                return
+        CREATED.append({"slot": self.slot, "session": account["session"], "ip": account["ip"],
+                        "id": int(match.group(1)), "draft": token})
+
+    # ------------------------------------------------------------ (info) one whole journey
     def submission(self) -> None:
         if self.submits_on_account >= CONFIG["submits_per_account"]:
             if self.account_index + 1 >= len(self.accounts):
@@ -214,14 +269,18 @@ class PortalResident(FastHttpUser):
                 return
         app_id = int(match.group(1))
         self.submits_on_account += 1
-        CREATED.append({"slot": self.slot, "account": self.account_index, "id": app_id})
+        account = self.accounts[self.account_index % len(self.accounts)]
+        CREATED.append({"slot": self.slot, "session": account["session"], "ip": account["ip"], "id": app_id})
         self.client.get(f"/my/applications/{app_id}/", name="GET detail (after submit)")
         JOURNEYS.append(time.monotonic())
 
-    # ------------------------------------------------------------ (c) マイページ
+    # ------------------------------------------------------------ (c) マイページ, one request per iteration
     def status_check(self) -> None:
-        account, app_id = self.status_items[self.status_next % len(self.status_items)]
+        account, app_id = self.status_items[(self.status_next // 2) % len(self.status_items)]
+        first = self.status_next % 2 == 0
         self.status_next += 1
-        self._use_account(account)
-        self.client.get("/my/", name="GET /my/")
-        self.client.get(f"/my/applications/{app_id}/", name="GET /my/applications/<id>/")
+        self._browser(account)
+        if first:
+            self.client.get("/my/", name="GET /my/")
+        else:
+            self.client.get(f"/my/applications/{app_id}/", name="GET /my/applications/<id>/")

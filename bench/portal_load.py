@@ -17,21 +17,29 @@ What it does, in one run:
     (``identity_login(identity_from_account(account))``). Sessions are made directly instead of
     through the login page: the page allows 20 attempts per address per 10 minutes and a PBKDF2 check
     costs ≈0.3 s of CPU, which would be measured instead of the portal;
- 4. four phases against the same server, each one headless locust process (``bench/locustfile_portal.py``,
-    gevent, ``FastHttpUser``, no wait time: each user sends its next request when the last one answered):
+ 4. before anything, waits (every 30 s, at most ``--quiet-wait`` s) while another benchmark or test run is
+    running (``pgrep -f "pittari_import|pytest"``); the load average is printed before setup and each phase;
+ 5. phases against the same server, each one headless locust process (``bench/locustfile_portal.py``,
+    gevent, ``FastHttpUser``; closed loop: each user sends its next request when the last one answered):
       a. hello: ``GET /i18n/setlang/`` (Django's set_language: the whole middleware stack, URL routing,
          a 302, no database, no cache) — the ceiling;
       b. (info) ``GET /healthz`` (one ``SELECT 1`` and a Redis set/get);
-      c. submit: each user applies for 児童手当等の現況届 (``kosodate-jidoteate-genkyo``, account level, 2
-         steps with one child) as a browser does: GET the apply page, POST it (draft), GET/POST step 1 and
-         2 (multipart, the page's CSRF token), GET the review, POST submit, GET the application it
-         redirects to;
-      d. status: the same users, with the accounts that submitted, ``GET /my/`` and
-         ``GET /my/applications/<id>/`` of their own applications;
- 5. figures over the steady window (after ``--warmup`` seconds): requests/s, p50/p95/p99, status codes;
-    submit/hello ratio; then checks in the database that every successful submit made exactly one
-    application (and nothing else made one), and that no response was 5xx;
- 6. if the goal is not met (or with ``--profile``), profiles the submit request in-process: cProfile
+      c. submit, saturated: each user only POSTs ``/drafts/<token>/submit/``, one draft per iteration.
+         The drafts (児童手当等の現況届, ``kosodate-jidoteate-genkyo``, account level, 2 steps, one child)
+         are made in setup through the portal's services (``draft_start``, then the wizard's POST fields
+         parsed by ``parse_fields`` and stored with ``draft_save``), 10 per account; the CSRF cookie and
+         masked token come from one GET of each account's review page, also in setup (``fetch_csrf``);
+      c'. with ``--think T``: the same, each user waiting between(T/2, 1.5·T) s between requests;
+      d. (info) journey: the whole wizard as a browser does it (GET/POST apply, GET/POST step 1 and 2,
+         GET review, POST submit, GET the application: 9 requests) — journeys/s and its submit p99;
+      e. status: the users' own applications, ``GET /my/`` and ``GET /my/applications/<id>/``
+         alternately (e'. the same at think time with ``--think``);
+ 6. figures over the steady window (after ``--warmup`` seconds): requests/s, p50/p95/p99, status codes,
+    gunicorn/PostgreSQL CPU per request; saturated submit / hello ratio; p99 saturated and at think
+    time; then checks in the database that every successful submit made exactly one application (and
+    nothing else made one), that each posted draft holds its application and that submitting it again
+    returns the same one, and that no response was 5xx;
+ 7. if the goal is not met (or with ``--profile``), profiles the submit request in-process: cProfile
     over ``--profile-count`` submissions through Django's test client, SQL count per submit.
 
 Client and server share the same cores: the locust process (one, gevent) takes CPU from gunicorn,
@@ -39,7 +47,8 @@ PostgreSQL and Redis. The CPU each used is printed per phase.
 
 Run::
 
-    .venv/bin/python bench/portal_load.py                  # ≈5 minutes, starts its own services
+    .venv/bin/python bench/portal_load.py                  # ≈8–10 minutes, starts its own services
+    .venv/bin/python bench/portal_load.py --think 3        # + submit/status at a resident's pace
     .venv/bin/python bench/portal_load.py --duration 20    # quick
 """
 
@@ -54,6 +63,7 @@ import logging
 import math
 import os
 import pstats
+import re
 import secrets
 import shutil
 import signal
@@ -64,6 +74,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+import uuid
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -146,8 +157,8 @@ def cpu_seconds(pids: list[int]) -> float:
             continue
         for p in procs:
             try:
-                t = p.cpu_times()
-                total += t.user + t.system
+                t = p.cpu_times()  # own time + that of its children already exited and reaped (PostgreSQL
+                total += t.user + t.system + t.children_user + t.children_system  # backends come and go)
             except psutil.Error:
                 pass
     return total
@@ -185,6 +196,26 @@ def stop_process_group(proc: subprocess.Popen[Any], grace: float = 10.0) -> None
         proc.wait()
 
 
+def wait_until_quiet(limit: int, pattern: str = "pittari_import|pytest", poll: float = 30.0) -> None:
+    """Wait (polling every 30 s, at most ``limit`` seconds) while another benchmark or test run is running."""
+    started = time.monotonic()
+    while limit > 0:
+        found = subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True).stdout.split()
+        others = [pid for pid in found if int(pid) != os.getpid()]
+        waited = time.monotonic() - started
+        if not others:
+            if waited >= 1:
+                print(f"quiet: waited {waited:.0f} s for other runs to end; load average {os.getloadavg()[0]:.2f}")
+            return
+        if waited >= limit:
+            print(f"NOT quiet: other runs still going after {waited:.0f} s (pids {' '.join(others[:8])}); "
+                  f"measuring anyway, load average {os.getloadavg()[0]:.2f}")
+            return
+        print(f"waiting for other runs to end (pids {' '.join(others[:8])}; load average "
+              f"{os.getloadavg()[0]:.2f}) …", flush=True)
+        time.sleep(poll)
+
+
 # ---------------------------------------------------------------------------------------------- setup
 def start_services(cleanup: Cleanup, tmp: Path) -> dict[str, str]:
     """Reuse DATABASE_URL + REDIS_URL when both are set, else start throwaway ones."""
@@ -200,7 +231,8 @@ def start_services(cleanup: Cleanup, tmp: Path) -> dict[str, str]:
     return {"DATABASE_URL": env["DATABASE_URL"], "REDIS_URL": env["REDIS_URL"], "started": str(services)}
 
 
-def build(args: argparse.Namespace, users: int, accounts_per_user: int, hello_ips: list[str]) -> dict[str, Any]:
+def build(args: argparse.Namespace, users: int, accounts_per_user: int, hello_ips: list[str],
+          submit_accounts: dict[str, int]) -> dict[str, Any]:
     """Schema, static manifest, municipality + catalog, accounts and their sessions (what login stores)."""
     import django
     from django.core.management import call_command
@@ -232,7 +264,7 @@ def build(args: argparse.Namespace, users: int, accounts_per_user: int, hello_ip
     )
     procedure_load_fixtures(municipality=municipality)
 
-    total = users * accounts_per_user + args.profile_count
+    total = users * accounts_per_user + args.profile_count + users * sum(submit_accounts.values())
     hashed = make_password(PASSWORD)  # one hash for all: each PBKDF2 costs ≈0.3 s
     PortalAccount.objects.bulk_create(
         [
@@ -244,11 +276,13 @@ def build(args: argparse.Namespace, users: int, accounts_per_user: int, hello_ip
     )
     engine = import_module(settings.SESSION_ENGINE)
     sessions: list[dict[str, Any]] = []
+    identities: dict[int, Any] = {}
     rows: list[Session] = []
     expires = timezone.now() + dt.timedelta(seconds=settings.SESSION_COOKIE_AGE)
     for k, account in enumerate(PortalAccount.objects.order_by("pk")):
         store = engine.SessionStore()
-        data = {SESSION_KEY: identity_from_account(account).to_session()}
+        identities[account.pk] = identity_from_account(account)
+        data = {SESSION_KEY: identities[account.pk].to_session()}
         if settings.SESSION_ENGINE == "django.contrib.sessions.backends.db":  # the default: one bulk insert
             key = get_random_string(32, string.ascii_lowercase + string.digits)
             rows.append(Session(session_key=key, session_data=store.encode(data), expire_date=expires))
@@ -262,17 +296,116 @@ def build(args: argparse.Namespace, users: int, accounts_per_user: int, hello_ip
     keys = [f"portal-submit:account:{s['account_id']}" for s in sessions]
     keys += [f"portal-submit-ip:{s['ip']}" for s in sessions]
     cache.delete_many(keys)
+    journey_end = users * accounts_per_user
+    profile_end = journey_end + args.profile_count
+    # submit phases: for each user, its own accounts, each with SUBMITS_PER_ACCOUNT complete drafts
+    submit_users: dict[str, list[list[dict[str, Any]]]] = {}
+    at = profile_end
+    t0 = time.perf_counter()
+    for phase, per_user in submit_accounts.items():
+        group = sessions[at:at + users * per_user]
+        at += users * per_user
+        make_drafts(group, identities, SUBMITS_PER_ACCOUNT)
+        submit_users[phase] = [group[u * per_user:(u + 1) * per_user] for u in range(users)]
+    made = sum(len(a["drafts"]) for g in submit_users.values() for u in g for a in u)
+    print(f"setup: {made} complete drafts (draft_start + draft_save, as the wizard stores them) "
+          f"in {time.perf_counter() - t0:.1f} s")
     return {
         "procedure": PROCEDURE,
         "steps": STEPS,
         "submits_per_account": SUBMITS_PER_ACCOUNT,
         "session_cookie": settings.SESSION_COOKIE_NAME,
+        "csrf_cookie": settings.CSRF_COOKIE_NAME,
         "cookie_domain": "127.0.0.1",
         "hello_path": args.hello_path,
         "hello_ips": hello_ips,
         "users": [sessions[u * accounts_per_user:(u + 1) * accounts_per_user] for u in range(users)],
-        "profile_accounts": sessions[users * accounts_per_user:],
+        "profile_accounts": sessions[journey_end:profile_end],
+        "submit_users": submit_users,
     }
+
+
+def make_drafts(accounts: list[dict[str, Any]], identities: dict[int, Any], per_account: int) -> None:
+    """Complete, valid drafts through the portal's own services, with the raw values the wizard stores.
+
+    For each draft: ``draft_start`` (prefilled from the account), then each step's POST fields (``STEPS``)
+    parsed by ``parse_fields`` and merged exactly as the step view does, then ``draft_save``. The first
+    one is checked with ``validate_submission`` (what the review page and submit check)."""
+    from django.db import transaction
+    from django.http import QueryDict
+    from django.utils import timezone
+    from django.utils.datastructures import MultiValueDict
+
+    from madoguchi.applications.storage import blob_store
+    from madoguchi.catalog.models import Procedure
+    from madoguchi.catalog.schema import validate_submission
+    from madoguchi.portal.forms import parse_fields, section_field_ids, unseal
+    from madoguchi.portal.services import draft_save, draft_start
+
+    procedure = Procedure.objects.get(code=PROCEDURE)
+    posts = []
+    for fields in STEPS:
+        q = QueryDict(mutable=True)
+        for key, value in fields.items():
+            q[key] = value
+        posts.append(q)
+    checked = False
+    for account in accounts:
+        identity = identities[account["account_id"]]
+        account["drafts"] = []
+        with transaction.atomic():
+            for _ in range(per_account):
+                draft = draft_start(procedure=procedure, identity=identity)
+                definition = draft.form_version.parsed()
+                data = dict(draft.data)
+                for n, section in enumerate(definition.sections, start=1):
+                    values = parse_fields(section.fields, posts[n - 1], MultiValueDict(), data,
+                                          store_file=blob_store, upload_errors={})
+                    ids = section_field_ids(section)
+                    data = {k: v for k, v in data.items() if k not in ids}
+                    data.update(values)
+                    draft = draft_save(draft=draft, data=data, step=n)
+                if not checked:
+                    result = validate_submission(definition, unseal(definition, draft.data), today=timezone.localdate())
+                    if not result.ok:
+                        sys.exit(f"bench drafts are not valid: {result.errors}")
+                    checked = True
+                account["drafts"].append(str(draft.token))
+
+
+def fetch_csrf(host: str, config: dict[str, Any]) -> float:
+    """Before the submit phases, outside every timed window: each submit account's "browser" GETs the
+    review page of its first draft once (as the resident does before clicking 送信) and keeps the
+    ``csrftoken`` cookie and the form's masked ``csrfmiddlewaretoken``, as the browser's form post sends them."""
+    import http.client
+    from concurrent.futures import ThreadPoolExecutor
+
+    port = int(urlsplit(host).port or 80)
+    accounts = [a for g in config["submit_users"].values() for u in g for a in u]
+
+    def one(account: dict[str, Any]) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60, source_address=(account["ip"], 0))
+        try:
+            conn.request("GET", f"/drafts/{account['drafts'][0]}/review/",
+                         headers={"Cookie": f"{config['session_cookie']}={account['session']}"})
+            r = conn.getresponse()
+            body = r.read().decode("utf-8", "replace")
+            cookies = [v for k, v in r.getheaders() if k.lower() == "set-cookie"]
+        finally:
+            conn.close()
+        if r.status != 200:
+            raise RuntimeError(f"review page of a bench draft: status {r.status} (draft not valid?)")
+        prefix = config["csrf_cookie"] + "="
+        cookie = next((c.split(";", 1)[0][len(prefix):] for c in cookies if c.startswith(prefix)), "")
+        match = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', body)
+        if not cookie or match is None:
+            raise RuntimeError("review page without a CSRF cookie or token")
+        account["csrf_cookie"], account["csrf_token"] = cookie, match.group(1)
+
+    t0 = time.perf_counter()
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(one, accounts))
+    return time.perf_counter() - t0
 
 
 def start_gunicorn(args: argparse.Namespace, env: dict[str, str], tmp: Path, cleanup: Cleanup) -> tuple[Any, str]:
@@ -304,11 +437,12 @@ def start_gunicorn(args: argparse.Namespace, env: dict[str, str], tmp: Path, cle
 
 # ---------------------------------------------------------------------------------------------- phases
 def run_phase(phase: str, duration: int, users: int, host: str, config_path: Path, tmp: Path,
-              gunicorn_pid: int, pg_pid: int | None, ramp: float) -> dict[str, Any]:
+              gunicorn_pid: int, pg_pid: int | None, ramp: float, think: float = 0.0) -> dict[str, Any]:
     import psutil
 
     out = tmp / f"{phase}.json"
-    env = {**os.environ, "MDG_PORTAL_PHASE": phase, "MDG_PORTAL_CONFIG": str(config_path), "MDG_PORTAL_OUT": str(out)}
+    env = {**os.environ, "MDG_PORTAL_PHASE": phase, "MDG_PORTAL_CONFIG": str(config_path), "MDG_PORTAL_OUT": str(out),
+           "MDG_PORTAL_THINK": str(think)}
     for key in ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "MADOGUCHI_FIELD_KEY", "DJANGO_SETTINGS_MODULE"):
         env.pop(key, None)  # the client knows nothing of the server's secrets
     argv = [
@@ -316,6 +450,9 @@ def run_phase(phase: str, duration: int, users: int, host: str, config_path: Pat
         "-r", f"{users / max(ramp, 0.1):.2f}", "-t", f"{duration}s", "-H", host, "--stop-timeout", "60", "--only-summary",
         "--loglevel", "WARNING", "--exit-code-on-error", "0",
     ]
+    others = subprocess.run(["pgrep", "-f", "pittari_import|pytest"], capture_output=True, text=True).stdout.split()
+    print(f"-- phase {phase}: load average {os.getloadavg()[0]:.2f}, other benchmark/test processes running: "
+          f"{len(others)}", flush=True)
     server_before = cpu_seconds([gunicorn_pid])
     pg_before = cpu_seconds([pg_pid]) if pg_pid else 0.0
     total_before = psutil.cpu_times()
@@ -386,14 +523,25 @@ def print_phase(title: str, summary: dict[str, Any], cpu: dict[str, Any]) -> Non
     pg = f", PostgreSQL {cpu['postgres'] / wall:.2f}" if cpu.get("postgres") is not None else ""
     print(f"  CPU (cores busy, of {cores}; client and server share them): gunicorn {cpu['gunicorn'] / wall:.2f}"
           f"{pg}, locust client {cpu['client'] / wall:.2f}, whole machine {cpu['machine_busy'] / wall:.2f}")
+    requests = sum(s["total"] for s in summary["names"].values())
+    if requests:
+        pg_ms = f", PostgreSQL {cpu['postgres'] * 1000 / requests:.2f} ms" if cpu.get("postgres") is not None else ""
+        print(f"  CPU per request (whole phase, {requests} requests): gunicorn {cpu['gunicorn'] * 1000 / requests:.2f} ms"
+              f"{pg_ms}")
 
 
 # ---------------------------------------------------------------------------------------------- checks
-def check_database(created: list[dict[str, Any]], journeys_started: int) -> dict[str, Any]:
+def check_database(created: list[dict[str, Any]]) -> dict[str, Any]:
+    """Every successful submit made exactly one application (and nothing else made one); each draft the
+    submit phases posted holds the application the client was redirected to; submitting a draft again
+    returns the same application (idempotent per draft, ``draft_submit`` on 20 of them)."""
     from django.db import connections
 
     from madoguchi.applications.models import Application
+    from madoguchi.identity.models import PortalAccount
+    from madoguchi.identity.selectors import identity_from_account
     from madoguchi.portal.models import Draft, PortalApplication
+    from madoguchi.portal.services import draft_submit
 
     connections.close_all()
     ids = [c["id"] for c in created]
@@ -401,6 +549,16 @@ def check_database(created: list[dict[str, Any]], journeys_started: int) -> dict
     linked = PortalApplication.objects.count()
     drafts_submitted = Draft.objects.filter(application__isnull=False).count()
     drafts = Draft.objects.count()
+    posted = {c["draft"]: c["id"] for c in created if c.get("draft")}
+    held = dict(Draft.objects.filter(token__in=list(posted)).values_list("token", "application_id"))
+    draft_match = sum(1 for t, i in posted.items() if held.get(uuid.UUID(t)) == i)
+    again_ok = 0
+    sample = list(posted.items())[:20]
+    for token, app_id in sample:
+        draft = Draft.objects.select_related("procedure").get(token=token)
+        identity = identity_from_account(PortalAccount.objects.get(pk=int(draft.owner.split(":")[1])))
+        again_ok += draft_submit(draft=draft, identity=identity, ip="127.0.0.1").pk == app_id
+    in_db_after = Application.objects.filter(procedure__code=PROCEDURE).count()
     return {
         "submits_ok": len(ids),
         "distinct_ids": len(set(ids)),
@@ -408,8 +566,13 @@ def check_database(created: list[dict[str, Any]], journeys_started: int) -> dict
         "portal_links": linked,
         "drafts": drafts,
         "drafts_submitted": drafts_submitted,
-        "ok": len(ids) == len(set(ids)) == in_db == linked == drafts_submitted
-        and Application.objects.filter(pk__in=ids).count() == len(ids),
+        "submit_phase_posts": len(posted),
+        "submit_phase_drafts_match": draft_match,
+        "resubmitted": len(sample),
+        "resubmit_same": again_ok,
+        "ok": len(ids) == len(set(ids)) == in_db == linked == drafts_submitted == in_db_after
+        and Application.objects.filter(pk__in=ids).count() == len(ids)
+        and draft_match == len(posted) and again_ok == len(sample),
     }
 
 
@@ -478,6 +641,17 @@ def main() -> int:
     parser.add_argument("--users", type=int, default=100)
     parser.add_argument("--duration", type=int, default=60, help="seconds per phase (hello, submit, status)")
     parser.add_argument("--healthz-duration", type=int, default=30, help="info phase GET /healthz; 0 skips it")
+    parser.add_argument("--journey-duration", type=int, default=60,
+                        help="info phase: whole journeys (9 requests each); 0 skips it (the status phase then "
+                             "uses the saturated submit phase's applications)")
+    parser.add_argument("--think", type=float, default=0.0,
+                        help="> 0: also run submit and status with each user waiting between(think/2, 1.5×think) "
+                             "seconds between requests (a realistic resident); 0 = closed loop only")
+    parser.add_argument("--submit-drafts", type=int, default=0,
+                        help="complete drafts made per user for the saturated submit phase (0 = max(30, duration))")
+    parser.add_argument("--quiet-wait", type=int, default=1200,
+                        help="seconds to wait at most for other benchmark/test runs (pgrep -f 'pittari_import|pytest')"
+                             " to end before starting; 0 = do not wait")
     parser.add_argument("--warmup", type=float, default=15.0, help="seconds left out at the start of each phase")
     parser.add_argument("--ramp", type=float, default=10.0,
                         help="seconds to start all users (staggered, so journeys do not run in lockstep waves)")
@@ -515,6 +689,7 @@ def main() -> int:
 def run(args: argparse.Namespace, cleanup: Cleanup, tmp: Path, cores: int) -> int:
     from cryptography.fernet import Fernet
 
+    wait_until_quiet(args.quiet_wait)
     load_at_start = os.getloadavg()
     services = start_services(cleanup, tmp)
     base_url = services["DATABASE_URL"]
@@ -555,78 +730,139 @@ def run(args: argparse.Namespace, cleanup: Cleanup, tmp: Path, cores: int) -> in
             pg_pid = None
 
     accounts_per_user = max(2, math.ceil(args.duration * 3 / SUBMITS_PER_ACCOUNT) + 1)
+    submit_drafts = args.submit_drafts or max(30, args.duration)
+    submit_accounts = {"submit": math.ceil(submit_drafts / SUBMITS_PER_ACCOUNT)}
+    if args.think > 0:  # at most one submit per think/2 seconds per user, plus the ramp
+        submit_accounts["submit_think"] = math.ceil((args.duration / (args.think / 2) + 2) / SUBMITS_PER_ACCOUNT)
     hello_ips = [f"127.200.{u // 254}.{u % 254 + 1}" for u in range(args.users)]
     t0 = time.perf_counter()
-    config = build(args, args.users, accounts_per_user, hello_ips)
-    print(f"setup: migrate + collectstatic + catalog + {args.users * accounts_per_user + args.profile_count} "
-          f"accounts/sessions in {time.perf_counter() - t0:.1f} s")
+    config = build(args, args.users, accounts_per_user, hello_ips, submit_accounts)
+    print(f"setup: migrate + collectstatic + catalog + "
+          f"{args.users * (accounts_per_user + sum(submit_accounts.values())) + args.profile_count} "
+          f"accounts/sessions + drafts in {time.perf_counter() - t0:.1f} s")
     config_path = tmp / "config.json"
-    config_path.write_text(json.dumps(config))
 
     gunicorn, host = start_gunicorn(args, {**os.environ, **server_env}, tmp, cleanup)
+    print(f"setup: CSRF cookie + token of each submit account from its review page (before the phases) in "
+          f"{fetch_csrf(host, config):.1f} s")
+    config_path.write_text(json.dumps(config))
     kind = "sync" if args.threads == 1 else f"gthread ×{args.threads}"
+    import madoguchi
+
+    print(f"code: madoguchi from {Path(madoguchi.__file__).parent}")
     print(f"server: gunicorn madoguchi.wsgi, {args.workers} {kind} workers, {host}, MADOGUCHI_ENV=production, "
           f"DEBUG off; PostgreSQL + Redis on loopback ({'started here' if services['started'] else 'reused'})")
-    print(f"client: one locust process (gevent, FastHttpUser), {args.users} users, no wait time; "
-          f"{cores} cores shared by client and server; load average at start {load_at_start[0]:.2f}")
+    think_text = (f"; phases marked @think: wait between({args.think / 2:g}, {args.think * 1.5:g}) s between "
+                  "requests" if args.think > 0 else "")
+    print(f"client: one locust process (gevent, FastHttpUser), {args.users} users, closed loop without wait time"
+          f"{think_text}; {cores} cores shared by client and server; load average before setup "
+          f"{load_at_start[0]:.2f}, before the phases {os.getloadavg()[0]:.2f}")
 
-    phases: list[tuple[str, str, int]] = [("hello", f"(a) hello-world ceiling: GET {args.hello_path}", args.duration)]
+    phases: list[tuple[str, str, int, float]] = [
+        ("hello", f"(a) hello-world ceiling: GET {args.hello_path}", args.duration, 0.0)]
     if args.healthz_duration > 0:
-        phases.append(("healthz", "(info) GET /healthz (SELECT 1 + Redis set/get)", args.healthz_duration))
-    phases.append(("submit", f"(b) submit: whole applications ({PROCEDURE}, 2 steps)", args.duration))
+        phases.append(("healthz", "(info) GET /healthz (SELECT 1 + Redis set/get)", args.healthz_duration, 0.0))
+    phases.append(("submit", f"(b) submit, saturated: POST /drafts/<token>/submit/ only, one complete draft per "
+                   f"iteration ({PROCEDURE}), no wait", args.duration, 0.0))
+    if args.think > 0:
+        phases.append(("submit_think", f"(b') submit @think {args.think:g} s: POST /drafts/<token>/submit/, "
+                       f"wait between({args.think / 2:g}, {args.think * 1.5:g}) s", args.duration, args.think))
+    if args.journey_duration > 0:
+        phases.append(("journey", "(info) whole journeys: apply → step 1 → step 2 → review → submit → detail "
+                       "(9 requests), no wait", args.journey_duration, 0.0))
     results: dict[str, Any] = {}
     summaries: dict[str, Any] = {}
-    for phase, title, duration in phases:
-        results[phase] = run_phase(phase, duration, args.users, host, config_path, tmp, gunicorn.pid, pg_pid, args.ramp)
-        summaries[phase] = summarize(results[phase], args.warmup)
-        print_phase(title, summaries[phase], results[phase]["cpu"])
-    # the status phase reuses the applications each user created, with the account that created them
-    created: dict[str, list[tuple[int, int]]] = {}
-    for c in results["submit"]["created"]:
-        created.setdefault(str(c["slot"]), []).append((c["account"], c["id"]))
+
+    def phase(name: str, title: str, duration: int, think: float) -> None:
+        results[name] = run_phase(name, duration, args.users, host, config_path, tmp, gunicorn.pid, pg_pid,
+                                  args.ramp, think)
+        summaries[name] = summarize(results[name], args.warmup)
+        print_phase(title, summaries[name], results[name]["cpu"])
+
+    for name, title, duration, think in phases:
+        phase(name, title, duration, think)
+    # the status phases reuse the applications each user created (journey, else submit) with their accounts
+    created: dict[str, list[tuple[dict[str, str], int]]] = {}
+    for c in results.get("journey", results["submit"])["created"]:
+        created.setdefault(str(c["slot"]), []).append(({"session": c["session"], "ip": c["ip"]}, c["id"]))
     config["created"] = created
     config_path.write_text(json.dumps(config))
-    results["status"] = run_phase("status", args.duration, args.users, host, config_path, tmp, gunicorn.pid, pg_pid, args.ramp)
-    summaries["status"] = summarize(results["status"], args.warmup)
-    print_phase("(c) status-check: GET /my/ and GET /my/applications/<id>/", summaries["status"], results["status"]["cpu"])
+    phase("status", "(c) status-check: GET /my/ and GET /my/applications/<id>/ alternately, no wait",
+          args.duration, 0.0)
+    if args.think > 0:
+        phase("status_think", f"(c') status-check @think {args.think:g} s", args.duration, args.think)
 
     # ------------------------------------------------------------------ figures and checks
-    hello = summaries["hello"]["names"].get("hello", {})
-    sub = summaries["submit"]["names"].get("POST submit", {})
+    def stats(name: str, request: str) -> dict[str, Any]:
+        return summaries.get(name, {}).get("names", {}).get(request, {})
+
+    nan = float("nan")
+    hello = stats("hello", "hello")
+    sub = stats("submit", "POST submit")
+    sub_think = stats("submit_think", "POST submit")
+    journey_sub = stats("journey", "POST submit")
     hello_rps = hello.get("rps", 0.0)
     submit_rps = sub.get("rps", 0.0)
-    journeys_rps = summaries["submit"]["journeys_per_s"]
+    journeys_rps = summaries.get("journey", {}).get("journeys_per_s", 0.0)
     ratio = submit_rps / hello_rps if hello_rps else 0.0
-    status_names = summaries["status"]["names"]
-    status_rps = sum(s["rps"] for s in status_names.values())
-    status_p99 = max((s["p99"] for s in status_names.values()), default=float("nan"))
+
+    def status_of(name: str) -> tuple[float, float]:
+        names = summaries.get(name, {}).get("names", {})
+        return (sum(s["rps"] for s in names.values()),
+                max((s["p99"] for s in names.values()), default=nan))
+
+    status_rps, status_p99 = status_of("status")
+    status_think_rps, status_think_p99 = status_of("status_think")
     all_statuses: Counter[str] = Counter()
     for s in summaries.values():
         all_statuses.update(s["statuses"])
     errors_5xx = sum(n for c, n in all_statuses.items() if c.startswith("5"))
     no_response = all_statuses.get("0", 0)
     failures = [f for r in results.values() for f in r.get("failures", [])]
-    db = check_database(results["submit"]["created"], 0)
-    p99_submit = sub.get("p99", float("nan"))
+    out_of_drafts = sum(r.get("out_of_drafts", 0) for r in results.values())
+    db = check_database([c for r in results.values() for c in r.get("created", [])])
+    p99_submit = sub.get("p99", nan)
     ratio_met = ratio >= GOAL_RATIO
     p99_met = p99_submit < GOAL_P99_MS and status_p99 < GOAL_P99_MS
+    think_p99_met = (sub_think.get("p99", nan) < GOAL_P99_MS and status_think_p99 < GOAL_P99_MS) if args.think > 0 else None
     met = ratio_met and p99_met and db["ok"] and errors_5xx == 0
 
+    def ok(flag: bool | None) -> str:
+        return "ok" if flag else "NOT met"
+
     print("\n== figures")
-    print(f"  hello-world ceiling:           {hello_rps:8.1f} req/s   (p99 {hello.get('p99', float('nan')):.1f} ms)")
-    print(f"  submit (POST …/submit/):       {submit_rps:8.1f} req/s   p50 {sub.get('p50', 0):.1f} / "
-          f"p95 {sub.get('p95', 0):.1f} / p99 {p99_submit:.1f} ms")
-    print(f"  whole submissions (9 requests): {journeys_rps:7.1f} /s     (requests of the journey: "
-          f"{sum(s['rps'] for s in summaries['submit']['names'].values()):.1f} req/s)")
-    print(f"  status-check (/my/ + detail):  {status_rps:8.1f} req/s   p99 {status_p99:.1f} ms "
-          + " ".join(f"[{n}: {s['rps']:.1f} req/s, p99 {s['p99']:.1f} ms]" for n, s in status_names.items()))
-    print(f"  ratio submit / hello:          {ratio:8.1%}   (goal ≥ {GOAL_RATIO:.0%}: {'ok' if ratio_met else 'NOT met'})")
-    print(f"  ratio whole submissions / hello: {journeys_rps / hello_rps if hello_rps else 0:6.1%}")
-    print(f"  p99 goal < {GOAL_P99_MS:.0f} ms: submit {p99_submit:.1f} ms, status {status_p99:.1f} ms "
-          f"({'ok' if p99_met else 'NOT met'})")
+    print(f"  hello-world ceiling:              {hello_rps:8.1f} req/s   (p99 {hello.get('p99', nan):.1f} ms)")
+    print(f"  submit, saturated (POST only):    {submit_rps:8.1f} req/s   p50 {sub.get('p50', nan):.1f} / "
+          f"p95 {sub.get('p95', nan):.1f} / p99 {p99_submit:.1f} ms")
+    if args.think > 0:
+        print(f"  submit @think {args.think:g} s (realistic):    {sub_think.get('rps', 0.0):8.1f} req/s   latency at "
+              f"realistic think time: p50 {sub_think.get('p50', nan):.1f} / p95 {sub_think.get('p95', nan):.1f} / "
+              f"p99 {sub_think.get('p99', nan):.1f} ms")
+    if "journey" in summaries:
+        print(f"  (info) whole journeys (9 req):    {journeys_rps:8.1f} /s      submit inside the journey: p99 "
+              f"{journey_sub.get('p99', nan):.1f} ms; journey requests "
+              f"{sum(s['rps'] for s in summaries['journey']['names'].values()):.1f} req/s")
+    print(f"  status-check, saturated:          {status_rps:8.1f} req/s   p99 {status_p99:.1f} ms "
+          + " ".join(f"[{n}: {s['rps']:.1f} req/s, p50 {s['p50']:.1f}, p99 {s['p99']:.1f} ms]"
+                     for n, s in summaries["status"]["names"].items()))
+    if args.think > 0:
+        print(f"  status-check @think {args.think:g} s:           {status_think_rps:8.1f} req/s   p99 "
+              f"{status_think_p99:.1f} ms")
+    print(f"  ratio submit (saturated) / hello: {ratio:8.1%}   (goal ≥ {GOAL_RATIO:.0%}: {ok(ratio_met)})")
+    print(f"  p99 < {GOAL_P99_MS:.0f} ms, SATURATED (no wait): submit {p99_submit:.1f} ms, status {status_p99:.1f} ms "
+          f"→ {ok(p99_met)}")
+    if args.think > 0:
+        print(f"  p99 < {GOAL_P99_MS:.0f} ms, AT THINK TIME {args.think:g} s: submit {sub_think.get('p99', nan):.1f} ms, "
+              f"status {status_think_p99:.1f} ms → {ok(think_p99_met)}")
+    if out_of_drafts:
+        print(f"  WARNING: {out_of_drafts} users ran out of drafts before the end of a phase: the submit rate is a "
+              "lower bound; raise --submit-drafts")
     print(f"  applications: {db['submits_ok']} successful submits, {db['distinct_ids']} distinct ids, "
           f"{db['applications_in_db']} in the database, {db['portal_links']} portal links, "
-          f"{db['drafts_submitted']} of {db['drafts']} drafts submitted → {'ok' if db['ok'] else 'MISMATCH'}")
+          f"{db['drafts_submitted']} of {db['drafts']} drafts submitted; submit phases: "
+          f"{db['submit_phase_drafts_match']} of {db['submit_phase_posts']} drafts hold the application the client "
+          f"got; submitted again: {db['resubmit_same']} of {db['resubmitted']} return the same application "
+          f"→ {'ok' if db['ok'] else 'MISMATCH'}")
     print(f"  responses: {dict(sorted(all_statuses.items()))}; 5xx: {errors_5xx}; no response: {no_response}")
     for f in failures[:10]:
         print(f"  client failure: {f}")
@@ -639,30 +875,43 @@ def run(args: argparse.Namespace, cleanup: Cleanup, tmp: Path, cores: int) -> in
               f"p95 {profile['submit_ms_p95']:.1f} ms; SQL queries per submit: {profile['queries_per_submit']}")
         print(profile["text"])
 
+    def cpu_per_request(name: str) -> float | None:
+        if name not in results:
+            return None
+        n = sum(s["total"] for s in summaries[name]["names"].values())
+        return round(results[name]["cpu"]["gunicorn"] * 1000 / n, 2) if n else None
+
     bench = {
         "bench": "portal_load",
         "users": args.users,
         "duration_s": args.duration,
+        "think_s": args.think,
         "workers": args.workers,
         "threads": args.threads,
         "cores": cores,
         "load_avg_start": round(load_at_start[0], 2),
         "hello_path": args.hello_path,
         "hello_rps": round(hello_rps, 1),
-        "healthz_rps": round(summaries.get("healthz", {}).get("names", {}).get("healthz", {}).get("rps", 0.0), 1),
+        "healthz_rps": round(stats("healthz", "healthz").get("rps", 0.0), 1),
         "submit_rps": round(submit_rps, 2),
-        "submissions_per_s": round(journeys_rps, 2),
-        "submit_p50_ms": round(sub.get("p50", 0.0), 1),
-        "submit_p95_ms": round(sub.get("p95", 0.0), 1),
+        "submit_p50_ms": round(sub.get("p50", nan), 1),
+        "submit_p95_ms": round(sub.get("p95", nan), 1),
         "submit_p99_ms": round(p99_submit, 1),
+        "submit_think_rps": round(sub_think.get("rps", 0.0), 2) if args.think > 0 else None,
+        "submit_think_p50_ms": round(sub_think.get("p50", nan), 1) if args.think > 0 else None,
+        "submit_think_p95_ms": round(sub_think.get("p95", nan), 1) if args.think > 0 else None,
+        "submit_think_p99_ms": round(sub_think.get("p99", nan), 1) if args.think > 0 else None,
+        "journeys_per_s": round(journeys_rps, 2),
+        "journey_submit_p99_ms": round(journey_sub.get("p99", nan), 1),
         "status_rps": round(status_rps, 1),
         "status_p99_ms": round(status_p99, 1),
+        "status_think_p99_ms": round(status_think_p99, 1) if args.think > 0 else None,
         "ratio_submit_hello": round(ratio, 4),
-        "ratio_journey_requests_hello": round(
-            sum(s["rps"] for s in summaries["submit"]["names"].values()) / hello_rps if hello_rps else 0.0, 4),
+        "gunicorn_cpu_ms_per_request": {n: cpu_per_request(n) for n in results},
         "applications_ok": db["ok"],
         "applications": db["applications_in_db"],
         "errors_5xx": errors_5xx,
+        "out_of_drafts": out_of_drafts,
         "cpu": {p: {k: (round(v, 1) if isinstance(v, float) else v) for k, v in r["cpu"].items()}
                 for p, r in results.items()},
         "profile_queries_per_submit": profile["queries_per_submit"] if profile else None,
@@ -670,10 +919,13 @@ def run(args: argparse.Namespace, cleanup: Cleanup, tmp: Path, cores: int) -> in
     }
     print("BENCH_JSON " + json.dumps(bench, ensure_ascii=False))
     verdict = "MET" if met else "NOT MET"
-    print(f"SUMMARY: {verdict} — submit {submit_rps:.1f}/s = {ratio:.1%} of hello-world {hello_rps:.0f}/s "
-          f"(goal ≥ {GOAL_RATIO:.0%}), p99 submit {p99_submit:.0f} ms / status {status_p99:.0f} ms (goal < "
-          f"{GOAL_P99_MS:.0f} ms), {db['applications_in_db']} applications {'match' if db['ok'] else 'MISMATCH'}, "
-          f"5xx {errors_5xx}; {args.users} users, {args.workers} workers, client and server on the same {cores} cores")
+    think_part = (f"; at think {args.think:g} s: p99 submit {sub_think.get('p99', nan):.0f} ms / status "
+                  f"{status_think_p99:.0f} ms ({ok(think_p99_met)})" if args.think > 0 else "")
+    print(f"SUMMARY: {verdict} — saturated submit {submit_rps:.1f}/s = {ratio:.1%} of hello-world {hello_rps:.0f}/s "
+          f"(goal ≥ {GOAL_RATIO:.0%}); SATURATED p99 submit {p99_submit:.0f} ms / status {status_p99:.0f} ms (goal < "
+          f"{GOAL_P99_MS:.0f} ms){think_part}; {db['applications_in_db']} applications "
+          f"{'match' if db['ok'] else 'MISMATCH'}, 5xx {errors_5xx}; {args.users} users, {args.workers} workers, "
+          f"client and server on the same {cores} cores")
     return 0 if met else 1
 
 
