@@ -388,7 +388,11 @@ def reservation_check_in(
 
 def _locked_ticket(ticket: Ticket, actor: Actor) -> Ticket:
     require_counter_staff(actor, ticket.municipality_id)
-    return Ticket.objects.select_for_update().select_related("municipality", "service", "counter").get(pk=ticket.pk)
+    return (
+        Ticket.objects.select_for_update(of=("self",))
+        .select_related("municipality", "service", "counter")
+        .get(pk=ticket.pk)
+    )
 
 
 def _require_state(ticket: Ticket, *states: str) -> None:
