@@ -43,8 +43,9 @@ def tab_to(page: Any, text: str, limit: int = 30) -> None:
 @pytest.fixture
 def floor(municipality: Any, make_staff: Any) -> dict[str, Any]:
     jumin = Service.objects.create(municipality=municipality, code="jumin", name="住民異動", prefix="住")
-    kosodate = Service.objects.create(municipality=municipality, code="kosodate", name="子育て", prefix="子",
-                                      sort_order=2)
+    kosodate = Service.objects.create(
+        municipality=municipality, code="kosodate", name="子育て", prefix="子", sort_order=2
+    )
     c1 = Counter.objects.create(municipality=municipality, number=1, name="1番窓口")
     c1.services.add(jumin)
     Counter.objects.create(municipality=municipality, number=2, name="2番窓口").services.add(kosodate)
@@ -101,7 +102,9 @@ def test_kiosk_ticket_called_at_the_counter_appears_live_on_the_display(
     with clerk.expect_navigation(wait_until="load"):
         clerk.get_by_role("button", name="対応を終える").click()
     expect(clerk.locator(".notice--success")).to_contain_text("住-001 番の対応を終えました")
-    expect(display.locator("#display-board")).to_contain_text("いまお呼びしている番号はありません", timeout=8000)
+    expect(display.locator("#display-board")).to_contain_text(
+        "いまお呼びしている番号はありません", timeout=8000
+    )
     clerk.goto("/reception/floor/")
     expect(clerk.get_by_role("heading", level=1)).to_contain_text("フロアの状況")
     assert_accessible(clerk, "フロアの状況")

@@ -17,7 +17,12 @@ from madoguchi.reception.models import Counter, Service
 @pytest.fixture
 def jumin(municipality: Municipality) -> Service:
     service = Service.objects.create(
-        municipality=municipality, code="jumin", name="住民異動", prefix="住", capacity_per_slot=2, default_minutes=10
+        municipality=municipality,
+        code="jumin",
+        name="住民異動",
+        prefix="住",
+        capacity_per_slot=2,
+        default_minutes=10,
     )
     counter = Counter.objects.create(municipality=municipality, number=1, name="1番窓口")
     counter.services.add(service)
@@ -27,7 +32,12 @@ def jumin(municipality: Municipality) -> Service:
 @pytest.fixture
 def kosodate(municipality: Municipality) -> Service:
     service = Service.objects.create(
-        municipality=municipality, code="kosodate", name="子育て", prefix="子", capacity_per_slot=1, default_minutes=12
+        municipality=municipality,
+        code="kosodate",
+        name="子育て",
+        prefix="子",
+        capacity_per_slot=1,
+        default_minutes=12,
     )
     counter = Counter.objects.create(municipality=municipality, number=2, name="2番窓口")
     counter.services.add(service)

@@ -89,20 +89,23 @@ def test_cancel_frees_the_seat_and_change_moves_it(jumin: Service, bookable_day:
     a.refresh_from_db()
     assert a.status == ReservationStatus.CANCELLED
     c = book(jumin, bookable_day, owner="account:3")  # the freed seat
-    moved = services.reservation_change(reservation=c, day=bookable_day, start=time(10, 0), actor_label="x",
-                                        owner="account:3")
+    moved = services.reservation_change(
+        reservation=c, day=bookable_day, start=time(10, 0), actor_label="x", owner="account:3"
+    )
     assert moved.start == time(10, 0) and moved.reminded_at is None
     with pytest.raises(ValidationFailed):
         services.reservation_cancel(reservation=a, actor_label="x")  # already cancelled
     assert audit_verify().ok
 
 
-def test_an_application_keeps_one_booking(jumin: Service, bookable_day: date, procedure: Any,
-                                          valid_data: dict[str, Any]) -> None:
+def test_an_application_keeps_one_booking(
+    jumin: Service, bookable_day: date, procedure: Any, valid_data: dict[str, Any]
+) -> None:
     from madoguchi.applications import services as app_services
 
-    app = app_services.application_submit(procedure=procedure, data=valid_data, channel="online",
-                                          actor=Actor.system("online"))
+    app = app_services.application_submit(
+        procedure=procedure, data=valid_data, channel="online", actor=Actor.system("online")
+    )
     book(jumin, bookable_day, application=app)
     book(jumin, bookable_day, time(10, 0), application=app)
     assert app.reservations.filter(status="booked").count() == 1
@@ -111,8 +114,9 @@ def test_an_application_keeps_one_booking(jumin: Service, bookable_day: date, pr
 
 @pytest.mark.django_db(transaction=True)
 def test_two_residents_booking_the_last_seat_at_once_one_wins(municipality: Municipality) -> None:
-    service = Service.objects.create(municipality=municipality, code="kaigo", name="介護", prefix="介",
-                                     capacity_per_slot=1)
+    service = Service.objects.create(
+        municipality=municipality, code="kaigo", name="介護", prefix="介", capacity_per_slot=1
+    )
     Counter.objects.create(municipality=municipality, number=1).services.add(service)
     day = services.first_bookable_day(municipality)
     barrier = threading.Barrier(2)
@@ -149,11 +153,14 @@ def test_ticket_numbers_run_per_service_per_day(jumin: Service, kosodate: Servic
     assert services.ticket_issue(service=jumin, now=tomorrow).number == "住-001"
 
 
-def test_reservation_holder_checks_in_and_is_called_first(jumin: Service, counter1: Counter, clerk: Actor) -> None:
+def test_reservation_holder_checks_in_and_is_called_first(
+    jumin: Service, counter1: Counter, clerk: Actor
+) -> None:
     walk_in = services.ticket_issue(service=jumin)
     today = timezone.localdate()
-    reservation = Reservation.objects.create(municipality=jumin.municipality, service=jumin, number="12345678",
-                                             day=today, start=NINE, seat=1)
+    reservation = Reservation.objects.create(
+        municipality=jumin.municipality, service=jumin, number="12345678", day=today, start=NINE, seat=1
+    )
     ticket = services.reservation_check_in(municipality=jumin.municipality, number="1234 5678")
     assert ticket.priority and ticket.reservation == reservation
     assert services.reservation_check_in(municipality=jumin.municipality, number="12345678").pk == ticket.pk
@@ -194,8 +201,9 @@ def test_calling_order_recall_no_show_start_finish(jumin: Service, counter1: Cou
     assert audit_verify().ok
 
 
-def test_transfer_keeps_the_number_and_goes_first(jumin: Service, kosodate: Service, counter1: Counter,
-                                                   clerk: Actor) -> None:
+def test_transfer_keeps_the_number_and_goes_first(
+    jumin: Service, kosodate: Service, counter1: Counter, clerk: Actor
+) -> None:
     waiting_kosodate = services.ticket_issue(service=kosodate)
     ticket = services.ticket_issue(service=jumin)
     called = services.ticket_call_next(counter=counter1, actor=clerk)
@@ -218,9 +226,18 @@ def test_wait_estimate_uses_queue_and_recent_median(jumin: Service, counter1: Co
     today = timezone.localdate()
     for i, minutes in enumerate([4, 6, 20]):
         start = now - timedelta(hours=2, minutes=i * 30)
-        Ticket.objects.create(municipality=jumin.municipality, service=jumin, day=today, seq=100 + i,
-                              number=f"住-{100 + i}", issued_at=start, called_at=start, started_at=start,
-                              finished_at=start + timedelta(minutes=minutes), status=TicketStatus.DONE)
+        Ticket.objects.create(
+            municipality=jumin.municipality,
+            service=jumin,
+            day=today,
+            seq=100 + i,
+            number=f"住-{100 + i}",
+            issued_at=start,
+            called_at=start,
+            started_at=start,
+            finished_at=start + timedelta(minutes=minutes),
+            status=TicketStatus.DONE,
+        )
     est = selectors.wait_estimate(service=jumin)
     assert (est.from_history, est.median_minutes, est.minutes) == (True, 6.0, 18)
     counter2 = Counter.objects.create(municipality=jumin.municipality, number=9)
@@ -232,12 +249,36 @@ def test_reminders_are_sent_once(jumin: Service, settings: Any) -> None:
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     now = timezone.now()
     tomorrow = timezone.localdate() + timedelta(days=1)
-    Reservation.objects.create(municipality=jumin.municipality, service=jumin, number="11112222", day=tomorrow,
-                               start=NINE, seat=1, email="taro@example.jp", name="山田 太郎")
-    Reservation.objects.create(municipality=jumin.municipality, service=jumin, number="11113333", day=tomorrow,
-                               start=NINE, seat=2, email="", name="メールなし")
-    Reservation.objects.create(municipality=jumin.municipality, service=jumin, number="11114444", day=tomorrow,
-                               start=time(9, 30), seat=1, email="x@example.jp", status=ReservationStatus.CANCELLED)
+    Reservation.objects.create(
+        municipality=jumin.municipality,
+        service=jumin,
+        number="11112222",
+        day=tomorrow,
+        start=NINE,
+        seat=1,
+        email="taro@example.jp",
+        name="山田 太郎",
+    )
+    Reservation.objects.create(
+        municipality=jumin.municipality,
+        service=jumin,
+        number="11113333",
+        day=tomorrow,
+        start=NINE,
+        seat=2,
+        email="",
+        name="メールなし",
+    )
+    Reservation.objects.create(
+        municipality=jumin.municipality,
+        service=jumin,
+        number="11114444",
+        day=tomorrow,
+        start=time(9, 30),
+        seat=1,
+        email="x@example.jp",
+        status=ReservationStatus.CANCELLED,
+    )
     assert services.reservation_remind_due(now=now) == 1
     assert services.reservation_remind_due(now=now) == 0
     from madoguchi.reception.tasks import send_reminders
@@ -261,7 +302,9 @@ def test_scope_other_municipality_and_dx_cannot_operate(
         services.require_floor_staff(outsider, jumin.municipality)
 
 
-def test_fee_without_application_is_a_counter_receipt(jumin: Service, counter1: Counter, clerk: Actor) -> None:
+def test_fee_without_application_is_a_counter_receipt(
+    jumin: Service, counter1: Counter, clerk: Actor
+) -> None:
     services.ticket_issue(service=jumin)
     t = services.ticket_call_next(counter=counter1, actor=clerk)
     assert t is not None
@@ -280,8 +323,9 @@ def test_fee_for_an_application_goes_through_the_counter_payment_plugin(
 
     procedure.fee = 300
     procedure.save(update_fields=["fee"])
-    app = app_services.application_submit(procedure=procedure, data=valid_data, channel="counter",
-                                          actor=Actor.system("counter"))
+    app = app_services.application_submit(
+        procedure=procedure, data=valid_data, channel="counter", actor=Actor.system("counter")
+    )
     services.ticket_issue(service=jumin)
     t = services.ticket_call_next(counter=counter1, actor=clerk)
     assert t is not None

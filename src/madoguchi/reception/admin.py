@@ -7,8 +7,18 @@ from madoguchi.reception.models import Counter, CounterFee, OpeningHours, Reserv
 
 @admin.register(Service)
 class ServiceAdmin(admin.ModelAdmin):
-    list_display = ("name", "code", "prefix", "municipality", "slot_minutes", "capacity_per_slot", "fee", "bookable",
-                    "active", "sort_order")
+    list_display = (
+        "name",
+        "code",
+        "prefix",
+        "municipality",
+        "slot_minutes",
+        "capacity_per_slot",
+        "fee",
+        "bookable",
+        "active",
+        "sort_order",
+    )
     list_filter = ("municipality", "active", "bookable")
     list_editable = ("slot_minutes", "capacity_per_slot", "active", "sort_order")
 

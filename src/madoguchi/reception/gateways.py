@@ -65,12 +65,16 @@ class CounterGateway(PaymentPlugin):
         given = header(headers, SIGNATURE_HEADER)
         expected = hmac.new(_key(), body, hashlib.sha256).hexdigest()
         if not given or not hmac.compare_digest(given, expected):
-            raise WebhookRejected("窓口での受領記録の署名が正しくありません。", code="payment.webhook.signature")
+            raise WebhookRejected(
+                "窓口での受領記録の署名が正しくありません。", code="payment.webhook.signature"
+            )
         try:
             data = json.loads(body)
             event_id, reference, amount = str(data["id"]), str(data["reference"]), int(data["amount"])
         except (ValueError, KeyError, TypeError) as exc:
-            raise WebhookRejected("窓口での受領記録の形式が正しくありません。", code="payment.webhook.format") from exc
+            raise WebhookRejected(
+                "窓口での受領記録の形式が正しくありません。", code="payment.webhook.format"
+            ) from exc
         return WebhookEvent(
             event_id=event_id,
             reference=reference,

@@ -36,7 +36,9 @@ class Service(models.Model):
         ordering = ["municipality", "sort_order", "pk"]
         constraints = [
             models.UniqueConstraint(fields=["municipality", "code"], name="reception_service_code_unique"),
-            models.UniqueConstraint(fields=["municipality", "prefix"], name="reception_service_prefix_unique"),
+            models.UniqueConstraint(
+                fields=["municipality", "prefix"], name="reception_service_prefix_unique"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -57,7 +59,9 @@ class Counter(models.Model):
         verbose_name_plural = _("窓口")
         ordering = ["municipality", "number"]
         constraints = [
-            models.UniqueConstraint(fields=["municipality", "number"], name="reception_counter_number_unique"),
+            models.UniqueConstraint(
+                fields=["municipality", "number"], name="reception_counter_number_unique"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -86,7 +90,9 @@ class OpeningHours(models.Model):
         verbose_name_plural = _("受付時間")
         ordering = ["municipality", "weekday"]
         constraints = [
-            models.UniqueConstraint(fields=["municipality", "weekday"], name="reception_hours_weekday_unique"),
+            models.UniqueConstraint(
+                fields=["municipality", "weekday"], name="reception_hours_weekday_unique"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -174,8 +180,12 @@ class Ticket(models.Model):
     transferred_from = models.OneToOneField(
         "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="transferred_to"
     )
-    status = models.CharField(_("状態"), max_length=12, choices=TicketStatus.choices, default=TicketStatus.WAITING)
-    counter = models.ForeignKey(Counter, on_delete=models.SET_NULL, null=True, blank=True, related_name="tickets")
+    status = models.CharField(
+        _("状態"), max_length=12, choices=TicketStatus.choices, default=TicketStatus.WAITING
+    )
+    counter = models.ForeignKey(
+        Counter, on_delete=models.SET_NULL, null=True, blank=True, related_name="tickets"
+    )
     handled_by = models.CharField(_("担当職員"), max_length=150, blank=True)
     recalls = models.PositiveSmallIntegerField(_("再呼出回数"), default=0)
     issued_at = models.DateTimeField(_("発券"))

@@ -49,7 +49,9 @@ def counters_for(municipality: Municipality) -> list[Counter]:
     return list(Counter.objects.filter(municipality=municipality, active=True).prefetch_related("services"))
 
 
-def slots_available(*, service: Service, start: date, days: int = 10) -> list[tuple[date, list[tuple[time, int]]]]:
+def slots_available(
+    *, service: Service, start: date, days: int = 10
+) -> list[tuple[date, list[tuple[time, int]]]]:
     """Open days from ``start`` (at most ``service.booking_days`` ahead) with the free seats of each slot."""
     end = timezone.localdate() + timedelta(days=service.booking_days)
     taken: dict[tuple[date, time], int] = {}
@@ -69,7 +71,9 @@ def slots_available(*, service: Service, start: date, days: int = 10) -> list[tu
     while len(out) < days and day <= end:
         times = slot_times_for(hours_for(service.municipality, day), service.slot_minutes)
         if times:
-            out.append((day, [(t, max(0, service.capacity_per_slot - taken.get((day, t), 0))) for t in times]))
+            out.append(
+                (day, [(t, max(0, service.capacity_per_slot - taken.get((day, t), 0))) for t in times])
+            )
         day += timedelta(days=1)
     return out
 
@@ -130,7 +134,9 @@ def median_service_minutes(service: Service, *, now: datetime | None = None) -> 
     return statistics.median((f - s).total_seconds() / 60 for s, f in rows if s and f), True
 
 
-def wait_estimate(*, service: Service, ticket: Ticket | None = None, now: datetime | None = None) -> WaitEstimate:
+def wait_estimate(
+    *, service: Service, ticket: Ticket | None = None, now: datetime | None = None
+) -> WaitEstimate:
     """ceil(ahead × median service time ÷ counters serving the service). ``ahead`` counts the waiting
     tickets called before ``ticket`` (priority first, then by issue time); without a ticket, all
     waiting tickets (what a new ticket would wait)."""
@@ -146,7 +152,9 @@ def wait_estimate(*, service: Service, ticket: Ticket | None = None, now: dateti
             )
         else:
             waiting = waiting.filter(
-                Q(priority=True) | Q(issued_at__lt=ticket.issued_at) | Q(issued_at=ticket.issued_at, pk__lt=ticket.pk)
+                Q(priority=True)
+                | Q(issued_at__lt=ticket.issued_at)
+                | Q(issued_at=ticket.issued_at, pk__lt=ticket.pk)
             )
     ahead = waiting.count()
     median, from_history = median_service_minutes(service, now=now)
@@ -168,7 +176,9 @@ def kiosk_services(municipality: Municipality) -> list[tuple[Service, WaitEstima
 def counter_current(*, counter: Counter, day: date | None = None) -> Ticket | None:
     day = day or timezone.localdate()
     return (
-        Ticket.objects.filter(counter=counter, day=day, status__in=[TicketStatus.CALLED, TicketStatus.SERVING])
+        Ticket.objects.filter(
+            counter=counter, day=day, status__in=[TicketStatus.CALLED, TicketStatus.SERVING]
+        )
         .select_related("service", "reservation")
         .order_by("-called_at")
         .first()
@@ -188,8 +198,11 @@ def counter_queue(*, counter: Counter, day: date | None = None, limit: int = 30)
 def counter_recent(*, counter: Counter, day: date | None = None, limit: int = 10) -> list[Ticket]:
     day = day or timezone.localdate()
     return list(
-        Ticket.objects.filter(counter=counter, day=day, status__in=[TicketStatus.DONE, TicketStatus.NO_SHOW,
-                                                                    TicketStatus.TRANSFERRED])
+        Ticket.objects.filter(
+            counter=counter,
+            day=day,
+            status__in=[TicketStatus.DONE, TicketStatus.NO_SHOW, TicketStatus.TRANSFERRED],
+        )
         .select_related("service")
         .prefetch_related("fees")
         .order_by("-finished_at")[:limit]
@@ -204,7 +217,9 @@ class DisplayBoard:
     latest_call: str  # the newest call's time (a new one is announced)
 
 
-def display_board(*, municipality: Municipality, service: Service | None = None, limit: int = 8) -> DisplayBoard:
+def display_board(
+    *, municipality: Municipality, service: Service | None = None, limit: int = 8
+) -> DisplayBoard:
     day = timezone.localdate()
     qs = Ticket.objects.filter(
         municipality=municipality, day=day, status__in=[TicketStatus.CALLED, TicketStatus.SERVING]
@@ -223,8 +238,9 @@ def display_board(*, municipality: Municipality, service: Service | None = None,
     latest = calls[0].called_at.isoformat() if calls and calls[0].called_at else ""
     raw = "|".join(f"{t.pk}:{t.status}:{t.counter_id}:{t.called_at}" for t in calls)
     raw += "|" + ",".join(f"{s.pk}:{n}" for s, n in waiting)
-    return DisplayBoard(calls=calls, waiting=waiting, stamp=hashlib.sha256(raw.encode()).hexdigest()[:16],
-                        latest_call=latest)
+    return DisplayBoard(
+        calls=calls, waiting=waiting, stamp=hashlib.sha256(raw.encode()).hexdigest()[:16], latest_call=latest
+    )
 
 
 # ----------------------------------------------------------------------------------- floor
@@ -272,19 +288,24 @@ def floor_stats(*, municipality: Municipality, day: date | None = None) -> Floor
     for s in services_for(municipality):
         mine = [t for t in tickets if t.service_id == s.pk]
         waits = [_minutes(t.called_at - t.issued_at) for t in mine if t.called_at]
-        services_t = [_minutes(t.finished_at - t.started_at) for t in mine
-                      if t.status == TicketStatus.DONE and t.started_at and t.finished_at]
+        services_t = [
+            _minutes(t.finished_at - t.started_at)
+            for t in mine
+            if t.status == TicketStatus.DONE and t.started_at and t.finished_at
+        ]
         all_waits += waits
-        rows.append(ServiceFloor(
-            service=s,
-            waiting=sum(t.status == TicketStatus.WAITING for t in mine),
-            in_service=sum(t.status in (TicketStatus.CALLED, TicketStatus.SERVING) for t in mine),
-            done=sum(t.status == TicketStatus.DONE for t in mine),
-            no_show=sum(t.status == TicketStatus.NO_SHOW for t in mine),
-            avg_wait_minutes=round(sum(waits) / len(waits), 1) if waits else None,
-            median_service_minutes=round(statistics.median(services_t), 1) if services_t else None,
-            estimate=wait_estimate(service=s),
-        ))
+        rows.append(
+            ServiceFloor(
+                service=s,
+                waiting=sum(t.status == TicketStatus.WAITING for t in mine),
+                in_service=sum(t.status in (TicketStatus.CALLED, TicketStatus.SERVING) for t in mine),
+                done=sum(t.status == TicketStatus.DONE for t in mine),
+                no_show=sum(t.status == TicketStatus.NO_SHOW for t in mine),
+                avg_wait_minutes=round(sum(waits) / len(waits), 1) if waits else None,
+                median_service_minutes=round(statistics.median(services_t), 1) if services_t else None,
+                estimate=wait_estimate(service=s),
+            )
+        )
     by_hour: dict[int, list[float]] = {}
     for t in tickets:
         if t.status == TicketStatus.DONE and t.started_at and t.finished_at:
@@ -319,5 +340,6 @@ def floor_stats(*, municipality: Municipality, day: date | None = None) -> Floor
 
 
 def open_ticket_count(municipality: Municipality) -> int:
-    return Ticket.objects.filter(municipality=municipality, day=timezone.localdate(),
-                                 status__in=OPEN_TICKET_STATES).count()
+    return Ticket.objects.filter(
+        municipality=municipality, day=timezone.localdate(), status__in=OPEN_TICKET_STATES
+    ).count()

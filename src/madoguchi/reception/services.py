@@ -51,8 +51,15 @@ class SlotFull(ValidationFailed):
 
 
 # ------------------------------------------------------------------------------------ helpers
-def _audit(*, actor: str, action: str, municipality: Municipality, object_type: str, object_id: Any,
-           detail: dict[str, Any] | None = None) -> None:
+def _audit(
+    *,
+    actor: str,
+    action: str,
+    municipality: Municipality,
+    object_type: str,
+    object_id: Any,
+    detail: dict[str, Any] | None = None,
+) -> None:
     audit_record(
         actor=actor,
         action=action,
@@ -76,8 +83,11 @@ def require_counter_staff(actor: Actor, municipality: Municipality | int) -> Non
 
 
 def require_floor_staff(actor: Actor, municipality: Municipality) -> None:
-    if not actor.is_staff or actor.municipality is None or actor.municipality.pk != municipality.pk or not (
-        actor.all_roles & FLOOR_ROLES
+    if (
+        not actor.is_staff
+        or actor.municipality is None
+        or actor.municipality.pk != municipality.pk
+        or not (actor.all_roles & FLOOR_ROLES)
     ):
         raise PermissionDeniedError("フロアの状況を見る権限がありません。", code="reception.permission")
 
@@ -90,7 +100,9 @@ def service_ensure_default(*, municipality: Municipality) -> Service:
         defaults={"name": MOVE_SERVICE["name"], "prefix": MOVE_SERVICE["prefix"], "sort_order": 1},
     )
     if created and not service.counters.exists():
-        counter, _ = Counter.objects.get_or_create(municipality=municipality, number=1, defaults={"name": "1番窓口"})
+        counter, _ = Counter.objects.get_or_create(
+            municipality=municipality, number=1, defaults={"name": "1番窓口"}
+        )
         counter.services.add(service)
     return service
 
@@ -143,15 +155,21 @@ def _check_slot(*, service: Service, day: date, start: time) -> None:
     municipality = service.municipality
     if start not in slot_times_for(hours_for(municipality, day), service.slot_minutes):
         raise ValidationFailed(
-            "その日時は予約できません。開庁日の表示された時間から選んでください。", code="reservation.slot_invalid"
+            "その日時は予約できません。開庁日の表示された時間から選んでください。",
+            code="reservation.slot_invalid",
         )
-    if day < first_bookable_day(municipality) or day > timezone.localdate() + timedelta(days=service.booking_days):
+    if day < first_bookable_day(municipality) or day > timezone.localdate() + timedelta(
+        days=service.booking_days
+    ):
         raise ValidationFailed("その日は予約できません。", code="reservation.out_of_range")
 
 
 def _free_seat(*, service: Service, day: date, start: time, exclude: int | None = None) -> int:
     qs = Reservation.objects.filter(
-        service=service, day=day, start=start, status__in=[ReservationStatus.BOOKED, ReservationStatus.VISITED]
+        service=service,
+        day=day,
+        start=start,
+        status__in=[ReservationStatus.BOOKED, ReservationStatus.VISITED],
     )
     if exclude is not None:
         qs = qs.exclude(pk=exclude)
@@ -259,10 +277,14 @@ def reservation_change(
     return current
 
 
-def reservation_cancel(*, reservation: Reservation, actor_label: str, owner: str | None = None) -> Reservation:
+def reservation_cancel(
+    *, reservation: Reservation, actor_label: str, owner: str | None = None
+) -> Reservation:
     _require_owner(reservation, owner)
     with transaction.atomic():
-        current = Reservation.objects.select_for_update().select_related("municipality").get(pk=reservation.pk)
+        current = (
+            Reservation.objects.select_for_update().select_related("municipality").get(pk=reservation.pk)
+        )
         if current.status != ReservationStatus.BOOKED:
             raise ValidationFailed("この予約は取り消せません。", code="reservation.not_booked")
         current.status = ReservationStatus.CANCELLED
@@ -296,9 +318,9 @@ def reservation_remind_due(*, now: datetime | None = None, send: Callable[..., A
     now = now or timezone.now()
     tomorrow = timezone.localtime(now).date() + timedelta(days=1)
     due = list(
-        Reservation.objects.filter(
-            day=tomorrow, status=ReservationStatus.BOOKED, reminded_at__isnull=True
-        ).exclude(email="").values_list("pk", flat=True)
+        Reservation.objects.filter(day=tomorrow, status=ReservationStatus.BOOKED, reminded_at__isnull=True)
+        .exclude(email="")
+        .values_list("pk", flat=True)
     )
     sent = 0
     for pk in due:
@@ -324,8 +346,15 @@ def reservation_remind_due(*, now: datetime | None = None, send: Callable[..., A
 
 
 # ------------------------------------------------------------------------------------ tickets
-def _next_ticket(*, service: Service, day: date, now: datetime, priority: bool,
-                 reservation: Reservation | None = None, transferred_from: Ticket | None = None) -> Ticket:
+def _next_ticket(
+    *,
+    service: Service,
+    day: date,
+    now: datetime,
+    priority: bool,
+    reservation: Reservation | None = None,
+    transferred_from: Ticket | None = None,
+) -> Ticket:
     """Inside a transaction holding the service's lock: the next number of the service today."""
     last = Ticket.objects.filter(service=service, day=day).aggregate(m=Max("seq"))["m"] or 0
     seq = last + 1
@@ -352,8 +381,14 @@ def ticket_issue(*, service: Service, actor_label: str = "kiosk", now: datetime 
         if not locked.active:
             raise ValidationFailed("この業務は受け付けていません。", code="ticket.service_inactive")
         ticket = _next_ticket(service=locked, day=day, now=now, priority=False)
-        _audit(actor=actor_label, action="reception.ticket_issued", municipality=locked.municipality,
-               object_type="ticket", object_id=ticket.pk, detail={"number": ticket.number})
+        _audit(
+            actor=actor_label,
+            action="reception.ticket_issued",
+            municipality=locked.municipality,
+            object_type="ticket",
+            object_id=ticket.pk,
+            detail={"number": ticket.number},
+        )
     return ticket
 
 
@@ -364,25 +399,37 @@ def reservation_check_in(
     now = now or timezone.now()
     day = timezone.localtime(now).date()
     number = "".join(ch for ch in str(number) if ch.isdigit())
-    reservation = Reservation.objects.filter(municipality=municipality, number=number).select_related("service").first()
+    reservation = (
+        Reservation.objects.filter(municipality=municipality, number=number).select_related("service").first()
+    )
     if reservation is None or reservation.day != day:
         raise ValidationFailed(
-            "本日の予約が見つかりません。予約番号をお確かめのうえ、係員にお声がけください。", code="checkin.not_found"
+            "本日の予約が見つかりません。予約番号をお確かめのうえ、係員にお声がけください。",
+            code="checkin.not_found",
         )
     with transaction.atomic():
-        locked = Service.objects.select_for_update().select_related("municipality").get(pk=reservation.service_id)
+        locked = (
+            Service.objects.select_for_update().select_related("municipality").get(pk=reservation.service_id)
+        )
         current = Reservation.objects.select_for_update().get(pk=reservation.pk)
         existing = Ticket.objects.filter(reservation=current).first()
         if existing is not None:
             return existing  # pressed twice: the same ticket
         if current.status != ReservationStatus.BOOKED:
-            raise ValidationFailed("この予約は受付できません。係員にお声がけください。", code="checkin.not_booked")
+            raise ValidationFailed(
+                "この予約は受付できません。係員にお声がけください。", code="checkin.not_booked"
+            )
         current.status = ReservationStatus.VISITED
         current.save(update_fields=["status", "updated_at"])
         ticket = _next_ticket(service=locked, day=day, now=now, priority=True, reservation=current)
-        _audit(actor=actor_label, action="reception.checked_in", municipality=locked.municipality,
-               object_type="ticket", object_id=ticket.pk,
-               detail={"number": ticket.number, "reservation": current.number})
+        _audit(
+            actor=actor_label,
+            action="reception.checked_in",
+            municipality=locked.municipality,
+            object_type="ticket",
+            object_id=ticket.pk,
+            detail={"number": ticket.number, "reservation": current.number},
+        )
     return ticket
 
 
@@ -416,9 +463,12 @@ def ticket_call_next(
         busy = Ticket.objects.filter(counter=counter, day=day, status=TicketStatus.CALLED).exists()
         if busy:
             raise ValidationFailed(
-                "呼出中の番号があります。対応開始・不在のいずれかにしてから、次を呼んでください。", code="ticket.busy"
+                "呼出中の番号があります。対応開始・不在のいずれかにしてから、次を呼んでください。",
+                code="ticket.busy",
             )
-        services = [service.pk] if service is not None else list(counter.services.values_list("pk", flat=True))
+        services = (
+            [service.pk] if service is not None else list(counter.services.values_list("pk", flat=True))
+        )
         ticket = (
             Ticket.objects.select_for_update(skip_locked=True, of=("self",))
             .filter(service_id__in=services, day=day, status=TicketStatus.WAITING)
@@ -433,8 +483,14 @@ def ticket_call_next(
         ticket.called_at = now
         ticket.handled_by = actor.label[:150]
         ticket.save(update_fields=["status", "counter", "called_at", "handled_by"])
-        _audit(actor=actor.label, action="reception.ticket_called", municipality=ticket.municipality,
-               object_type="ticket", object_id=ticket.pk, detail={"number": ticket.number, "counter": counter.number})
+        _audit(
+            actor=actor.label,
+            action="reception.ticket_called",
+            municipality=ticket.municipality,
+            object_type="ticket",
+            object_id=ticket.pk,
+            detail={"number": ticket.number, "counter": counter.number},
+        )
     return ticket
 
 
@@ -445,8 +501,14 @@ def ticket_recall(*, ticket: Ticket, actor: Actor, now: datetime | None = None) 
         t.recalls += 1
         t.called_at = now or timezone.now()  # the display announces it again
         t.save(update_fields=["recalls", "called_at"])
-        _audit(actor=actor.label, action="reception.ticket_recalled", municipality=t.municipality,
-               object_type="ticket", object_id=t.pk, detail={"number": t.number, "recalls": t.recalls})
+        _audit(
+            actor=actor.label,
+            action="reception.ticket_recalled",
+            municipality=t.municipality,
+            object_type="ticket",
+            object_id=t.pk,
+            detail={"number": t.number, "recalls": t.recalls},
+        )
     return t
 
 
@@ -461,8 +523,14 @@ def ticket_no_show(*, ticket: Ticket, actor: Actor, now: datetime | None = None)
             Reservation.objects.filter(pk=t.reservation_id).update(
                 status=ReservationStatus.NO_SHOW, updated_at=timezone.now()
             )
-        _audit(actor=actor.label, action="reception.ticket_no_show", municipality=t.municipality,
-               object_type="ticket", object_id=t.pk, detail={"number": t.number})
+        _audit(
+            actor=actor.label,
+            action="reception.ticket_no_show",
+            municipality=t.municipality,
+            object_type="ticket",
+            object_id=t.pk,
+            detail={"number": t.number},
+        )
     return t
 
 
@@ -474,8 +542,14 @@ def ticket_start(*, ticket: Ticket, actor: Actor, now: datetime | None = None) -
         t.started_at = now or timezone.now()
         t.handled_by = actor.label[:150]
         t.save(update_fields=["status", "started_at", "handled_by"])
-        _audit(actor=actor.label, action="reception.ticket_started", municipality=t.municipality,
-               object_type="ticket", object_id=t.pk, detail={"number": t.number})
+        _audit(
+            actor=actor.label,
+            action="reception.ticket_started",
+            municipality=t.municipality,
+            object_type="ticket",
+            object_id=t.pk,
+            detail={"number": t.number},
+        )
     return t
 
 
@@ -486,28 +560,45 @@ def ticket_finish(*, ticket: Ticket, actor: Actor, now: datetime | None = None) 
         t.status = TicketStatus.DONE
         t.finished_at = now or timezone.now()
         t.save(update_fields=["status", "finished_at"])
-        _audit(actor=actor.label, action="reception.ticket_finished", municipality=t.municipality,
-               object_type="ticket", object_id=t.pk, detail={"number": t.number})
+        _audit(
+            actor=actor.label,
+            action="reception.ticket_finished",
+            municipality=t.municipality,
+            object_type="ticket",
+            object_id=t.pk,
+            detail={"number": t.number},
+        )
     return t
 
 
-def ticket_transfer(*, ticket: Ticket, to_service: Service, actor: Actor, now: datetime | None = None) -> Ticket:
+def ticket_transfer(
+    *, ticket: Ticket, to_service: Service, actor: Actor, now: datetime | None = None
+) -> Ticket:
     """Send the visitor on to another service (e.g. 住民異動 → 子育て): the ticket ends as 別業務へ案内
     and a priority ticket with the same number waits for the other service (no second queue)."""
     now = now or timezone.now()
     with transaction.atomic():
         t = _locked_ticket(ticket, actor)
         _require_state(t, TicketStatus.CALLED, TicketStatus.SERVING)
-        if to_service.municipality_id != t.municipality_id or to_service.pk == t.service_id or not to_service.active:
+        if (
+            to_service.municipality_id != t.municipality_id
+            or to_service.pk == t.service_id
+            or not to_service.active
+        ):
             raise ValidationFailed("案内先の業務を選んでください。", code="ticket.transfer_target")
         target = Service.objects.select_for_update().select_related("municipality").get(pk=to_service.pk)
         t.status = TicketStatus.TRANSFERRED
         t.finished_at = now
         t.save(update_fields=["status", "finished_at"])
         new = _next_ticket(service=target, day=t.day, now=now, priority=True, transferred_from=t)
-        _audit(actor=actor.label, action="reception.ticket_transferred", municipality=t.municipality,
-               object_type="ticket", object_id=t.pk,
-               detail={"number": t.number, "to": target.code, "new_ticket": new.pk})
+        _audit(
+            actor=actor.label,
+            action="reception.ticket_transferred",
+            municipality=t.municipality,
+            object_type="ticket",
+            object_id=t.pk,
+            detail={"number": t.number, "to": target.code, "new_ticket": new.pk},
+        )
     return new
 
 
@@ -552,7 +643,12 @@ def ticket_fee_receive(
             received_by=actor.user,  # type: ignore[misc]
             received_at=timezone.now(),
         )
-        _audit(actor=actor.label, action="reception.fee_received", municipality=t.municipality,
-               object_type="ticket", object_id=t.pk,
-               detail={"number": t.number, "amount": amount, "payment": payment.pk if payment else None})
+        _audit(
+            actor=actor.label,
+            action="reception.fee_received",
+            municipality=t.municipality,
+            object_type="ticket",
+            object_id=t.pk,
+            detail={"number": t.number, "amount": amount, "payment": payment.pk if payment else None},
+        )
     return fee

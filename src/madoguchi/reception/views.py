@@ -48,7 +48,9 @@ def kiosk(request: HttpRequest) -> HttpResponse:
 @require_POST
 def kiosk_issue(request: HttpRequest) -> HttpResponse:
     municipality = _municipality()
-    service = get_object_or_404(Service, municipality=municipality, code=request.POST.get("service", ""), active=True)
+    service = get_object_or_404(
+        Service, municipality=municipality, code=request.POST.get("service", ""), active=True
+    )
     ticket = services.ticket_issue(service=service)
     return redirect("reception:kiosk_ticket", pk=ticket.pk)
 
@@ -57,7 +59,9 @@ def kiosk_issue(request: HttpRequest) -> HttpResponse:
 def kiosk_checkin(request: HttpRequest) -> HttpResponse:
     municipality = _municipality()
     try:
-        ticket = services.reservation_check_in(municipality=municipality, number=request.POST.get("number", ""))
+        ticket = services.reservation_check_in(
+            municipality=municipality, number=request.POST.get("number", "")
+        )
     except MadoguchiError as exc:
         _error(request, exc)
         return redirect("reception:kiosk")
@@ -105,7 +109,9 @@ def display_board(request: HttpRequest) -> HttpResponse:
     """The board fragment htmx polls. 204 (nothing swapped, nothing announced) while it is unchanged;
     a new call also fills the aria-live region (out of band) so a screen reader says it once."""
     municipality = _municipality()
-    board = selectors.display_board(municipality=municipality, service=_display_service(request, municipality))
+    board = selectors.display_board(
+        municipality=municipality, service=_display_service(request, municipality)
+    )
     if request.GET.get("seen") == board.stamp:
         return HttpResponse(status=204)
     new_call = bool(board.latest_call) and request.GET.get("last", "") != board.latest_call
@@ -177,7 +183,11 @@ def _slots_page(request: HttpRequest, *, service: Service, current: Reservation 
     return render(
         request,
         "reception/book_slots.html",
-        {"service": service, "current": current, "days": selectors.slots_available(service=service, start=start)},
+        {
+            "service": service,
+            "current": current,
+            "days": selectors.slots_available(service=service, start=start),
+        },
     )
 
 
@@ -221,7 +231,9 @@ def my_cancel(request: HttpRequest, number: str) -> HttpResponse:
     reservation = _my_reservation(request, number)
     try:
         services.reservation_cancel(
-            reservation=reservation, actor_label=_identity(request).actor().label, owner=owner_key(_identity(request))
+            reservation=reservation,
+            actor_label=_identity(request).actor().label,
+            owner=owner_key(_identity(request)),
         )
     except MadoguchiError as exc:
         _error(request, exc)
@@ -292,7 +304,9 @@ def _staff_ticket(actor: Actor, pk: int) -> Ticket:
 
 @require_POST
 @staff_view
-def staff_ticket_action(request: HttpRequest, actor: Actor, number: int, pk: int, action: str) -> HttpResponse:
+def staff_ticket_action(
+    request: HttpRequest, actor: Actor, number: int, pk: int, action: str
+) -> HttpResponse:
     if action not in TICKET_ACTIONS:
         raise Http404()
     ticket = _staff_ticket(actor, pk)
@@ -308,7 +322,9 @@ def staff_transfer(request: HttpRequest, actor: Actor, number: int, pk: int) -> 
     ticket = _staff_ticket(actor, pk)
     target = get_object_or_404(Service, municipality=actor.municipality, code=request.POST.get("service", ""))
     new = services.ticket_transfer(ticket=ticket, to_service=target, actor=actor)
-    messages.success(request, _("%(n)s 番を「%(s)s」へご案内しました。") % {"n": new.number, "s": target.name})
+    messages.success(
+        request, _("%(n)s 番を「%(s)s」へご案内しました。") % {"n": new.number, "s": target.name}
+    )
     return redirect("reception:staff_counter", number=number)
 
 
@@ -323,14 +339,18 @@ def staff_fee(request: HttpRequest, actor: Actor, number: int, pk: int) -> HttpR
     reception_number = str(request.POST.get("reception_number", "")).strip()
     application = None
     if reception_number:
-        application = Application.objects.filter(
-            municipality=actor.municipality, reception_number=reception_number
-        ).select_related("procedure").first()
+        application = (
+            Application.objects.filter(municipality=actor.municipality, reception_number=reception_number)
+            .select_related("procedure")
+            .first()
+        )
         if application is None:
             messages.error(request, _("受付番号の申請が見つかりません。") + "【fee.application_not_found】")
             return redirect("reception:staff_counter", number=number)
     fee = services.ticket_fee_receive(ticket=ticket, actor=actor, amount=amount, application=application)
-    messages.success(request, _("%(n)s 番の手数料 %(a)s 円を受け取りました。") % {"n": ticket.number, "a": fee.amount})
+    messages.success(
+        request, _("%(n)s 番の手数料 %(a)s 円を受け取りました。") % {"n": ticket.number, "a": fee.amount}
+    )
     return redirect("reception:staff_counter", number=number)
 
 
@@ -338,7 +358,9 @@ def staff_fee(request: HttpRequest, actor: Actor, number: int, pk: int) -> HttpR
 def staff_reservations(request: HttpRequest, actor: Actor) -> HttpResponse:
     services.require_counter_staff(actor, actor.municipality)  # type: ignore[arg-type]
     try:
-        day = date.fromisoformat(request.GET.get("day", "")) if request.GET.get("day") else timezone.localdate()
+        day = (
+            date.fromisoformat(request.GET.get("day", "")) if request.GET.get("day") else timezone.localdate()
+        )
     except ValueError:
         day = timezone.localdate()
     return render(
