@@ -117,7 +117,7 @@ def _fill_item(item: Any, actor: Actor) -> int:
             if root in sample and root not in data:
                 data[root] = sample[root]
             elif root in sample and isinstance(data.get(root), list) and isinstance(sample[root], list):
-                for i, item_data in enumerate(data[root]):
+                for item_data in data[root]:
                     model = sample[root][0] if sample[root] else {}
                     for key, value in model.items():
                         item_data.setdefault(key, value)
@@ -177,7 +177,7 @@ def test_two_clerks_serving_the_same_household_create_no_duplicates(town: Any, c
     def sign(session: CounterSession, actor: Actor) -> None:
         try:
             services.session_sign(session=session, actor=actor, signature_png=None, confirmed=True)
-        except BaseException as exc:  # noqa: BLE001 - reported below
+        except BaseException as exc:  # reported below
             errors.append(exc)
         finally:
             connection.close()

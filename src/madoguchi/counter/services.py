@@ -102,7 +102,7 @@ def _from_reservation(municipality_id: int, name: str, birth: date) -> tuple[lis
         group = app.form_version.parsed().field("movers")
         labels = {f.id: f for f in getattr(group, "fields", [])}
 
-        def label(field_id: str, value: Any) -> str:
+        def label(field_id: str, value: Any, labels: Mapping[str, Any] = labels) -> str:
             f = labels.get(field_id)
             found = f.label_for(str(value)) if f is not None and f.type == "choice" else None
             return found or str(value or "")
