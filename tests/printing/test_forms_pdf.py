@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pypdfium2 as pdfium
 import pytest
 from PIL import Image
 
@@ -74,6 +75,9 @@ def family(procedure: Any, handler: Actor, valid_data: dict[str, Any]) -> list[A
 def test_family_forms_one_pdf(family: list[Application], municipality: Municipality) -> None:
     pdf = forms_pdf(applications=family, title="窓口 2026-11-23")
     assert pdf.startswith(b"%PDF-")
+    document = pdfium.PdfDocument(pdf)
+    assert document.get_metadata_value("Title") == "窓口 2026-11-23"
+    document.close()
     texts = page_texts(pdf)
 
     # one page set per application, in order, each starting with its own 受付番号 and footer 「1 / n」
