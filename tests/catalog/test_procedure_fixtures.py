@@ -1,4 +1,5 @@
-"""The 30 bundled procedure fixtures: 26 子育て・介護 + 罹災証明書 + 転出届・転入予約 + 住民票の写し."""
+"""The 34 bundled procedure fixtures: 26 子育て・介護 + 罹災証明書 + 転出届・転入予約 + 住民票の写し, and for the
+counter (書かない窓口) a family moving in needs: 転入届, 子ども医療費助成, 国民健康保険の資格取得, 転入学."""
 
 from __future__ import annotations
 
@@ -17,25 +18,31 @@ FIXTURES = Path(madoguchi.catalog.__file__).parent / "fixtures" / "procedures"
 FILES = sorted(FIXTURES.glob("*.json"))
 SPECS: dict[str, dict[str, Any]] = {p.stem: json.loads(p.read_text(encoding="utf-8")) for p in FILES}
 
-DEPARTMENTS = {"shimin", "kosodate", "hoiku", "kaigo", "kikikanri"}
-CATEGORIES = {"子育て", "介護", "引越し", "罹災"}
-PREFIX_BY_CATEGORY = {"子育て": "kosodate-", "介護": "kaigo-", "引越し": "shimin-", "罹災": "risai-"}
+DEPARTMENTS = {"shimin", "kosodate", "hoiku", "kaigo", "kikikanri", "hoken", "gakko"}
+CATEGORIES = {"子育て", "介護", "引越し", "罹災", "保険・年金", "学校・教育"}
+PREFIX_BY_CATEGORY = {"子育て": "kosodate-", "介護": "kaigo-", "引越し": "shimin-", "罹災": "risai-",
+                      "保険・年金": "kokuho-", "学校・教育": "gakko-"}
 LIFE_EVENTS = {"birth", "move_in", "move_out", "death", "marriage", "pregnancy", "disaster", "care"}
 KEYS = {"procedure_id", "name", "department", "category", "legal_basis", "standard_days", "fee", "approval_chain",
         "pittari", "life_events", "required_attachments", "portal", "form"}
 PORTAL_KEYS = {"summary", "eligibility", "timing", "identity", "keywords", "easy", "en"}
+#: optional portal keys: "online": false for procedures made at the counter only (the portal hides them)
+OPTIONAL_PORTAL_KEYS = {"online"}
+#: procedures that cannot be made online
+COUNTER_ONLY = {"shimin-tennyu", "kokuho-shikaku-shutoku", "gakko-tennyugaku"}
 VARIANT_KEYS = {"name", "summary", "eligibility", "timing"}
 #: procedures that charge a fee (円 per request)
 FEES = {"shimin-juminhyo": 300}
 
 
-def test_there_are_exactly_30_and_26_are_kosodate_or_kaigo():
-    assert len(SPECS) == 30
+def test_there_are_exactly_34_and_27_are_kosodate_or_kaigo():
+    assert len(SPECS) == 34
     categories = Counter(spec["category"] for spec in SPECS.values())
-    assert categories["子育て"] + categories["介護"] == 26
-    assert categories == {"子育て": 15, "介護": 11, "罹災": 1, "引越し": 3}
+    assert categories["子育て"] + categories["介護"] == 27
+    assert categories == {"子育て": 16, "介護": 11, "罹災": 1, "引越し": 4, "保険・年金": 1, "学校・教育": 1}
     departments = Counter(spec["department"] for spec in SPECS.values())
-    assert departments["hoiku"] == 3 and departments["kikikanri"] == 1 and departments["shimin"] == 3
+    assert departments["hoiku"] == 3 and departments["kikikanri"] == 1 and departments["shimin"] == 4
+    assert departments["hoken"] == 1 and departments["gakko"] == 1
 
 
 @pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
@@ -80,8 +87,8 @@ def test_fixture_form_parses_and_is_sane(path: Path):
 
 
 def test_ids_are_unique_and_names_distinct():
-    assert len({spec["name"] for spec in SPECS.values()}) == 30
-    assert len({spec["form"]["title"] for spec in SPECS.values()}) == 30
+    assert len({spec["name"] for spec in SPECS.values()}) == 34
+    assert len({spec["form"]["title"] for spec in SPECS.values()}) == 34
 
 
 def types_of(pid: str) -> Counter[str]:
@@ -146,7 +153,8 @@ def test_risai():
 def test_portal_texts(path: Path):
     spec = json.loads(path.read_text(encoding="utf-8"))
     portal = spec["portal"]
-    assert set(portal) == PORTAL_KEYS
+    assert PORTAL_KEYS <= set(portal) <= PORTAL_KEYS | OPTIONAL_PORTAL_KEYS
+    assert portal.get("online", True) is (spec["procedure_id"] not in COUNTER_ONLY)
     for key in ("summary", "eligibility"):
         assert isinstance(portal[key], str) and portal[key].endswith("。"), key
         assert "である" not in portal[key], "です・ます調"
@@ -193,3 +201,83 @@ def test_juminhyo():
     assert fields["include_mynumber"].type == "boolean" and not fields["include_mynumber"].required
     assert fields["purpose_other"].show_if.field == "purpose" and fields["purpose_other"].show_if.equals == "other"
     assert "copies" not in fields, "one copy per request"
+
+
+def _fields(pid: str) -> dict[str, Any]:
+    return {f.id: f for _, f, _ in walk_fields(parse_definition(SPECS[pid]["form"]))}
+
+
+def test_department_short_names_fit_the_reception_number():
+    from madoguchi.catalog.services import DEFAULT_DEPARTMENTS
+
+    codes = {code for code, _, _ in DEFAULT_DEPARTMENTS}
+    assert DEPARTMENTS <= codes
+    assert all(1 <= len(short) <= 4 for _, _, short in DEFAULT_DEPARTMENTS)
+    assert len({short for _, _, short in DEFAULT_DEPARTMENTS}) == len(DEFAULT_DEPARTMENTS)
+
+
+# the counter copies household members into these groups: keep the ids
+HOUSEHOLD_GROUPS = {
+    "shimin-tennyu": ("movers", "mover_"),
+    "kosodate-iryohi": ("children", "child_"),
+    "kokuho-shikaku-shutoku": ("members", "member_"),
+    "gakko-tennyugaku": ("students", "student_"),
+}
+
+
+@pytest.mark.parametrize("pid", sorted(HOUSEHOLD_GROUPS))
+def test_move_in_procedures_take_household_members(pid: str):
+    group_id, prefix = HOUSEHOLD_GROUPS[pid]
+    spec = SPECS[pid]
+    assert "move_in" in spec["life_events"]
+    fields = _fields(pid)
+    group = fields[group_id]
+    assert group.type == "group" and group.required and group.min_items == 1
+    inner = {f.id: f for f in group.fields}
+    for suffix, type_ in (("name", "text"), ("kana", "kana"), ("birth_date", "date"), ("sex", "choice")):
+        assert inner[prefix + suffix].type == type_ and inner[prefix + suffix].required, suffix
+    assert [o.value for o in inner[prefix + "sex"].options] == ["1", "2"], "the register's codes (Resident.sex)"
+    assert fields["declaration"].type == "boolean" and fields["declaration"].required
+    applicant = next(f for f in fields.values() if f.prefill == "resident.name")
+    assert applicant.type == "text"
+
+
+def test_tennyu():
+    spec = SPECS["shimin-tennyu"]
+    assert spec["department"] == "shimin" and spec["category"] == SPECS["shimin-tenshutsu"]["category"]
+    assert spec["legal_basis"].startswith("住民基本台帳法第22条")
+    assert spec["standard_days"] == 0 and spec["approval_chain"] == [] and not spec["pittari"]
+    assert spec["life_events"] == ["move_in"] and spec["portal"]["online"] is False
+    assert "14日以内" in spec["portal"]["timing"]
+    assert {"引っ越し", "ひっこし", "引越し"} <= set(spec["portal"]["keywords"])
+    fields = _fields("shimin-tennyu")
+    assert fields["new_address"].prefill == "resident.address"
+    assert fields["new_postal_code"].prefill == "resident.postal_code"
+    assert fields["notifier_kana"].prefill == "resident.name_kana"
+    assert fields["move_in_date"].max == "today" and fields["move_in_date"].min is None, "late 届出 are accepted"
+    assert {o.value for o in fields["moveout_basis"].options} >= {"tokurei", "certificate"}
+    assert [o.value for o in fields["mover_relationship"].options][:4] == ["世帯主", "妻", "夫", "子"], \
+        "values are the register's 続柄 (Resident.relationship)"
+    assert fields["mover_mynumber_card"].type == "boolean" and not fields["mover_mynumber_card"].required
+
+
+def test_kokuho_and_school_are_in_their_own_departments():
+    kokuho = SPECS["kokuho-shikaku-shutoku"]
+    assert kokuho["department"] == "hoken" and kokuho["legal_basis"] == "国民健康保険法第9条"
+    fields = _fields("kokuho-shikaku-shutoku")
+    assert fields["householder_mynumber"].type == "mynumber" and not fields["householder_mynumber"].required
+    assert {o.value for o in fields["reason"].options} == {"move_in", "birth", "left_employee_insurance", "other"}
+    assert fields["reason_other"].show_if.equals == "other"
+    assert "member_previous_insurance" in fields and "member_relationship" in fields
+    gakko = SPECS["gakko-tennyugaku"]
+    assert gakko["department"] == "gakko" and gakko["portal"]["identity"] == "account"
+    fields = _fields("gakko-tennyugaku")
+    assert len(fields["student_grade"].options) == 9
+    assert all(o.label.startswith("みどり") for o in fields["desired_school"].options)
+    assert fields["enrollment_certificate"].type == "file" and not fields["enrollment_certificate"].required
+    iryohi = SPECS["kosodate-iryohi"]
+    assert iryohi["department"] == "kosodate" and iryohi["life_events"] == ["birth", "move_in"]
+    assert "online" not in iryohi["portal"]
+    fields = _fields("kosodate-iryohi")
+    assert {"kokuho", "hiyosha"} <= {o.value for o in fields["guardian_insurance"].options}
+    assert fields["insurance_card"].type == "file" and not fields["insurance_card"].required

@@ -141,7 +141,7 @@ def test_procedure_fixtures_load_and_reload_without_new_versions(municipality: o
     from madoguchi.catalog.services import procedure_load_fixtures
 
     procedures = procedure_load_fixtures(municipality=municipality)  # type: ignore[arg-type]
-    assert len(procedures) == 30
+    assert len(procedures) == 34
     versions = FormVersion.objects.count()
     procedure_load_fixtures(municipality=municipality)  # type: ignore[arg-type]
     assert FormVersion.objects.count() == versions

@@ -20,6 +20,8 @@ DEFAULT_DEPARTMENTS: list[tuple[str, str, str]] = [
     ("kosodate", "子育て支援課", "子育"),
     ("hoiku", "保育課", "保育"),
     ("kaigo", "介護保険課", "介護"),
+    ("hoken", "保険年金課", "保険"),
+    ("gakko", "学校教育課", "学校"),
     ("kikikanri", "危機管理課", "危機"),
     ("dx", "DX推進課", "DX"),
 ]
