@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import random
 import threading
-from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -16,33 +15,17 @@ from django.db import connection
 from django.utils import timezone
 
 from madoguchi.applications.models import Application
-from madoguchi.applications.services import application_submit
 from madoguchi.catalog.schema import validate_submission
 from madoguchi.catalog.services import procedure_load_fixtures
 from madoguchi.core.models import Role
 from madoguchi.core.scope import Actor
 from madoguchi.counter import services
+from madoguchi.counter.demo import FAMILY, family_card, family_reservation
 from madoguchi.counter.models import CounterSession, LifeEventRule, SessionStatus
 from madoguchi.counter.rules import RuleError, check_conditions
 from madoguchi.demo.generator import sample_submission
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def family_births() -> list[date]:
-    """Parents in their thirties, a child in 小学1年 this school year (6), a baby of two months (0)."""
-    today = timezone.localdate()
-    school_year = today.year if today.month >= 4 else today.year - 1
-    return [date(today.year - 37, 5, 10), date(today.year - 35, 8, 3), date(school_year - 6, 1, 15),
-            today - timedelta(days=60)]
-
-
-FAMILY = [
-    ("緑川 大輔", "ミドリカワ ダイスケ", 36, "1", "世帯主"),
-    ("緑川 美咲", "ミドリカワ ミサキ", 34, "2", "妻"),
-    ("緑川 陽翔", "ミドリカワ ハルト", 6, "1", "子"),
-    ("緑川 結衣", "ミドリカワ ユイ", 0, "2", "子"),
-]
 
 
 @pytest.fixture
@@ -58,40 +41,12 @@ def clerk(make_staff: Any, town: Any) -> Actor:
 
 
 def reservation(town: Any) -> Application:
-    """The family's 転入予約 from the portal: who moves in, from where, when."""
-    from madoguchi.catalog.models import Procedure
-
-    procedure = Procedure.objects.get(municipality=town, code="shimin-tennyu-yoyaku")
-    births = family_births()
-    definition = procedure.current_form.parsed()
-    data = sample_submission(definition, rng=random.Random(1), today=timezone.localdate(), resident=None, files=[])
-    data.update({
-        "notifier_name": FAMILY[0][0], "notifier_kana": FAMILY[0][1], "notifier_birth_date": births[0].isoformat(),
-        "notifier_phone": "090-1111-2222", "old_address": "東京都千代田区千代田1-1",
-        "move_in_date": (timezone.localdate() - timedelta(days=3)).isoformat(),
-        "movers": [
-            {"mover_name": n, "mover_kana": k, "mover_birth_date": b.isoformat(), "mover_sex": s,
-             "mover_relationship": _relationship_value(definition, r), "mover_has_card": "yes"}
-            for (n, k, _a, s, r), b in zip(FAMILY, births, strict=True)
-        ],
-    })
-    result = validate_submission(definition, data, today=timezone.localdate())
-    assert result.ok, result.errors
-    return application_submit(procedure=procedure, data=data, channel="online", actor=Actor.system("portal"))
-
-
-def _relationship_value(definition: Any, label: str) -> str:
-    movers = definition.field("movers")
-    f = next(x for x in movers.fields if x.id == "mover_relationship")
-    label = {"妻": "配偶者", "夫": "配偶者"}.get(label, label)
-    return next(o.value for o in f.options if o.label == label or o.value == label)
+    """The family's 転入予約 from the portal: who moves in, from where, when (the demo's family)."""
+    return family_reservation(municipality=town)
 
 
 def card_of(application: Application) -> str:
-    d = application.data
-    return json.dumps({"name": d["notifier_name"], "address": d["old_address"],
-                       "birth_date": d["notifier_birth_date"], "sex": "1", "mynumber": "123456789018"},
-                      ensure_ascii=False)
+    return json.dumps(family_card(), ensure_ascii=False)
 
 
 def fill_missing(session: CounterSession, actor: Actor) -> int:
@@ -147,6 +102,7 @@ def test_family_of_four_moving_in_signs_once_for_every_department(town: Any, cle
     # the 転入届 lists all four, with カナ from the reservation (there is no furigana on the card)
     tennyu = session.items.get(procedure__code="shimin-tennyu")
     assert [m["mover_kana"] for m in tennyu.data["movers"]] == [k for _, k, *_ in FAMILY]
+    assert tennyu.data["notifier_mynumber"]["masked"].endswith("9018") if "notifier_mynumber" in tennyu.data else True
     # the 児童手当 lists the two children only; the 転入学 the 6-year-old only
     jidoteate = session.items.get(procedure__code="kosodate-jidoteate-nintei")
     group = next(v for v in jidoteate.data.values() if isinstance(v, list))

@@ -41,11 +41,13 @@ DEMO_STAFF: list[tuple[str, tuple[str, str], list[tuple[str, str | None]]]] = [
     (
         "kessai",
         ("決裁", "浩"),
-        [(Role.APPROVER, d) for d in ("kosodate", "hoiku", "kaigo", "shimin", "kikikanri")],
+        [(Role.APPROVER, d) for d in ("kosodate", "hoiku", "kaigo", "shimin", "kikikanri", "hoken", "gakko")],
     ),
     ("hoiku", ("保育", "陽子"), [(Role.HANDLER, "hoiku")]),
     ("dx", ("推進", "颯太"), [(Role.DX, None)]),
     ("shimin", ("市民", "健一"), [(Role.HANDLER, "shimin"), (Role.HANDLER, "kikikanri")]),
+    ("hoken", ("保険", "明美"), [(Role.HANDLER, "hoken")]),
+    ("gakko", ("学校", "直樹"), [(Role.HANDLER, "gakko")]),
 ]
 
 # What the login page shows in demo mode: (username, what the account is for)
@@ -56,6 +58,8 @@ DEMO_ACCOUNTS: list[tuple[str, str]] = [
     ("kaigo", "介護保険課 担当"),
     ("hoiku", "保育課 担当"),
     ("shimin", "市民課・危機管理課 担当"),
+    ("hoken", "保険年金課 担当"),
+    ("gakko", "学校教育課 担当"),
     ("kessai", "決裁者"),
     ("dx", "DX推進課"),
 ]
@@ -313,6 +317,11 @@ def demo_load(*, applications: int = 2000, seed: int = 2026) -> DemoSummary:
         procedure_load_fixtures(municipality=municipality)
         residents = _residents(municipality, rng)
     demo_cards_ensure(municipality=municipality)  # マイナンバーカード for a few residents (portal demo login)
+    from madoguchi.counter.demo import counter_demo_ensure
+    from madoguchi.reception.demo import reception_demo_ensure
+
+    counter_demo_ensure(municipality=municipality)  # rules table + a family's 転入予約 for the counter
+    reception_demo_ensure(municipality)  # services, counters, today's tickets and reservations
     existing = Application.objects.filter(municipality=municipality).count()
     if existing >= applications:
         _handoff_targets(municipality)
