@@ -45,6 +45,7 @@ def _procedure(code: str) -> Procedure:
     procedure = (
         Procedure.objects.select_related("department", "municipality")
         .filter(municipality=_municipality(), code=code, is_active=True)
+        .exclude(portal__online=False)
         .first()
     )
     if procedure is None:
