@@ -90,7 +90,7 @@ def procedures_active(municipality: Municipality) -> QuerySet[Procedure]:
     """Procedures residents can do online (``portal.online`` false: counter only, e.g. 転入届)."""
     return (
         Procedure.objects.filter(municipality=municipality, is_active=True)
-        .exclude(portal__online=False)
+        .exclude(Q(portal__has_key="online") & Q(portal__online=False))
         .select_related("department")
         .order_by("category", "name")
     )

@@ -8,6 +8,7 @@ from datetime import date, time
 from typing import Any
 
 from django.contrib import messages
+from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -45,7 +46,7 @@ def _procedure(code: str) -> Procedure:
     procedure = (
         Procedure.objects.select_related("department", "municipality")
         .filter(municipality=_municipality(), code=code, is_active=True)
-        .exclude(portal__online=False)
+        .exclude(Q(portal__has_key="online") & Q(portal__online=False))
         .first()
     )
     if procedure is None:
