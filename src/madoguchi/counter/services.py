@@ -239,7 +239,12 @@ def session_interview(*, session: CounterSession, actor: Actor, events: Sequence
         if locked.status != SessionStatus.OPEN:
             raise ValidationFailed("署名の済んだセッションは変更できません。", code="counter.session_closed")
         locked.events = list(events)
-        locked.answers = {**locked.answers, **{k: v for k, v in answers.items() if v not in (None, "")}}
+        given = {k: v for k, v in answers.items() if v not in (None, "", False)}
+        # what the clerk entered in the interview (not already known from the card, register or 転入予約)
+        typed = set(locked.answers.get("interview_typed", [])) | {
+            k for k, v in given.items() if locked.answers.get(k) != v and k != "visitor_mynumber"
+        }
+        locked.answers = {**locked.answers, **given, "interview_typed": sorted(typed)}
         locked.version += 1
         locked.save()
         members = _members(locked)
@@ -273,9 +278,30 @@ def session_interview(*, session: CounterSession, actor: Actor, events: Sequence
     return items
 
 
+def _same(a: Any, b: Any) -> bool:
+    """Equal as entered: a date is the same date whether written 令和2年1月15日 or 2020-01-15."""
+    if a == b:
+        return True
+    if isinstance(a, str) and isinstance(b, str):
+        import re
+        import unicodedata
+
+        from madoguchi.core.jp.wareki import parse_date_any
+
+        na, nb = (unicodedata.normalize("NFKC", x).strip() for x in (a, b))
+        if na == nb:
+            return True
+        if re.search(r"\d", na) and re.search(r"\d", nb):
+            try:
+                return parse_date_any(na) == parse_date_any(nb)
+            except (ValueError, OverflowError):
+                return False
+    return False
+
+
 def _typed(prefill: Mapping[str, Any], data: Mapping[str, Any]) -> list[str]:
     before, after = leaf_paths(prefill), leaf_paths(data)
-    return sorted(p for p, v in after.items() if before.get(p) != v)
+    return sorted(p for p, v in after.items() if not _same(before.get(p), v))
 
 
 def item_save(*, item: SessionItem, actor: Actor, data: Mapping[str, Any]) -> SessionItem:
@@ -387,7 +413,7 @@ def session_sign(*, session: CounterSession, actor: Actor, signature_png: bytes 
             item.save(update_fields=["application", "status"])
             total += len(leaf_paths(application.data))
             typed += len(item.typed_paths)
-        typed += int(locked.answers.get("members_typed", 0))
+        typed += int(locked.answers.get("members_typed", 0)) + len(locked.answers.get("interview_typed", []))
         locked.status = SessionStatus.SIGNED
         locked.signed_at = timezone.now()
         locked.signature_id = blob_id

@@ -258,3 +258,49 @@ def members_json(request: HttpRequest, actor: Actor) -> HttpResponse:
 
 def _today() -> date:
     return timezone.localdate()
+
+
+# ------------------------------------------------------------------ the paper way (baseline, 代理入力)
+@staff_view
+def blank(request: HttpRequest, actor: Actor, code: str) -> HttpResponse:
+    """One procedure typed from a blank form, as the back office does with a paper application: the
+    baseline the counter session is measured against (every field typed by the clerk)."""
+    from madoguchi.applications.services import application_submit
+    from madoguchi.catalog.models import Procedure
+
+    services._require_clerk(actor)
+    procedure = Procedure.objects.filter(municipality=actor.municipality, code=code, is_active=True).first()
+    if procedure is None:
+        raise Http404()
+    definition = procedure.current_form.parsed()
+    fields = [f for _, f in definition.top_level_fields()]
+    errors: dict[str, list[str]] = {}
+    data: dict[str, Any] = {}
+    if request.method == "POST":
+        upload_errors: dict[str, list[str]] = {}
+        data = parse_fields(fields, request.POST, request.FILES, {}, store_file=blob_store, upload_errors=upload_errors)
+        action = str(request.POST.get("action", "save"))
+        if action.startswith(("add:", "remove:")):
+            group_action(definition, data, action)
+        else:
+            check = validate_submission(definition, data, today=timezone.localdate())
+            errors = errors_for(check.errors, {f.id for f in fields})
+            if not errors and not upload_errors:
+                application = application_submit(procedure=procedure, data=data, channel="paper", actor=actor)
+                messages.success(request, f"{procedure.name} を受け付けました（{application.reception_number}）。")
+                return redirect("counter:blank_index")
+            for path, problems in upload_errors.items():
+                errors.setdefault(path, []).extend(problems)
+    sections = [(sec, build_views(sec.fields, data, errors)) for sec in definition.sections]
+    return render(request, "counter/blank.html", {
+        "actor": actor, "procedure": procedure, "definition": definition, "sections": sections,
+        "error_list": [(p, m) for p, ms in errors.items() for m in ms],
+    }, status=422 if errors else 200)
+
+
+@staff_view
+def blank_index(request: HttpRequest, actor: Actor) -> HttpResponse:
+    from madoguchi.catalog.models import Procedure
+
+    procedures = Procedure.objects.filter(municipality=actor.municipality, is_active=True).select_related("department")
+    return render(request, "counter/blank_index.html", {"actor": actor, "procedures": procedures})

@@ -13,9 +13,14 @@ register = template.Library()
 
 
 @register.filter
-def wareki(value: date | datetime | None) -> str:
+def wareki(value: date | datetime | str | None) -> str:
     if value is None or value == "":
         return ""
+    if isinstance(value, str):  # an ISO date kept in JSON (e.g. a card's birth date)
+        try:
+            value = date.fromisoformat(value)
+        except ValueError:
+            return value
     if isinstance(value, datetime):
         value = timezone.localtime(value).date() if timezone.is_aware(value) else value.date()
     return to_wareki(value)
