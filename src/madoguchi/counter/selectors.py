@@ -68,21 +68,32 @@ def demo_cards(*, actor: Actor) -> list[dict[str, str]]:
     (people not yet in the register)."""
     if not settings.DEMO_MODE or actor.municipality is None:
         return []
-    cards = []
+    cards: list[dict[str, str]] = []
+    residents = []
     for r in Resident.objects.filter(municipality=actor.municipality, moved_out_on__isnull=True,
                                      relationship="世帯主").order_by("resident_code")[:8]:
-        cards.append({"label": f"{r.name}（住民）", "name": r.name, "address": r.address,
-                      "birth_date": r.birth_date.isoformat(), "sex": r.sex})
+        residents.append({"label": f"{r.name}（住民）", "name": r.name, "address": r.address,
+                          "birth_date": r.birth_date.isoformat(), "sex": r.sex})
     from madoguchi.applications.models import Application
+    from madoguchi.counter.demo import DEMO_KEY
 
-    for app in Application.objects.filter(municipality=actor.municipality, procedure__code="shimin-tennyu-yoyaku",
-                                          is_open=True).order_by("-submitted_at")[:5]:
+    reservations = Application.objects.filter(municipality=actor.municipality, procedure__code="shimin-tennyu-yoyaku",
+                                              is_open=True)
+    family = list(reservations.filter(idempotency_key=DEMO_KEY))
+    from madoguchi.counter.demo import family_card
+
+    for app in family + list(reservations.exclude(idempotency_key=DEMO_KEY).order_by("-submitted_at")[:4]):
         d = app.data
-        if d.get("notifier_name") and d.get("notifier_birth_date"):
+        if app.idempotency_key == DEMO_KEY:
+            cards.append({"label": f"{d['notifier_name']}（転入予約 {app.reception_number}）", **family_card()})
+        elif d.get("notifier_name") and d.get("notifier_birth_date"):
             cards.append({"label": f"{d['notifier_name']}（転入予約 {app.reception_number}）", "name": d["notifier_name"],
                           "address": str(d.get("old_address", "")), "birth_date": str(d["notifier_birth_date"]),
                           "sex": "1"})
-    return cards
+    import json
+
+    return [{**c, "payload": json.dumps({k: v for k, v in c.items() if k != "label"}, ensure_ascii=False)}
+            for c in cards + residents]
 
 
 def printing_available() -> bool:
