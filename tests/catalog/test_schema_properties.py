@@ -95,11 +95,9 @@ def non_blank_text(alphabet: str, max_size: int):
 
 
 def date_bound(bound: Any, default: date) -> date:
-    if bound is None:
-        return default
-    if bound == "today":
-        return TODAY
-    return bound
+    from madoguchi.catalog.schema.definition import date_bound as resolve
+
+    return resolve(bound, TODAY) or default
 
 
 def value_for(f) -> st.SearchStrategy[Any]:
