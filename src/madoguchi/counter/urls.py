@@ -18,6 +18,7 @@ urlpatterns = [
     path("s/<uuid:token>/interview/", views.interview, name="interview"),
     path("s/<uuid:token>/items/<int:item_id>/", views.item, name="item"),
     path("s/<uuid:token>/items/<int:item_id>/toggle/", views.item_toggle, name="item_toggle"),
+    path("s/<uuid:token>/missing/", views.missing, name="missing"),
     path("s/<uuid:token>/ready/", views.ready, name="ready"),
     path("s/<uuid:token>/cancel/", views.cancel, name="cancel"),
     path("s/<uuid:token>/forms.pdf", views.print_pdf, name="print"),

@@ -304,3 +304,57 @@ def blank_index(request: HttpRequest, actor: Actor) -> HttpResponse:
 
     procedures = Procedure.objects.filter(municipality=actor.municipality, is_active=True).select_related("department")
     return render(request, "counter/blank_index.html", {"actor": actor, "procedures": procedures})
+
+
+@staff_view
+def missing(request: HttpRequest, actor: Actor, token: str) -> HttpResponse:
+    """Everything still missing, across all the session's procedures, on one page: the clerk asks these
+    questions once and never opens a form that is already complete."""
+    s = _session(actor, token)
+    items = list(s.items.filter(status=ItemStatus.INCLUDED).select_related("procedure", "procedure__department"))
+    today = timezone.localdate()
+
+    def open_fields(it: Any, definition: Any) -> tuple[list[Any], dict[str, list[str]]]:
+        check = validate_submission(definition, services._signed_data(definition, it.data), today=today)
+        roots = {e.path.split(".")[0].split("[")[0] for e in check.errors}
+        fields = [f for _, f in definition.top_level_fields() if f.id in roots]
+        errors = {f"i{it.pk}.{k}": v for k, v in errors_for(check.errors, roots).items()}
+        return fields, errors
+
+    if request.method == "POST" and s.status == SessionStatus.OPEN:
+        action = str(request.POST.get("action", "save"))
+        upload_errors: dict[str, list[str]] = {}
+        for it in items:
+            definition = it.procedure.current_form.parsed()
+            shown = request.POST.getlist("shown")
+            fields = [f for _, f in definition.top_level_fields() if f"i{it.pk}.{f.id}" in shown]
+            if not fields:
+                continue
+            data = dict(it.data)
+            data.update(parse_fields(fields, request.POST, request.FILES, it.data, prefix=f"i{it.pk}",
+                                     store_file=blob_store, upload_errors=upload_errors))
+            prefix = f"i{it.pk}."
+            kind, _sep, target = action.partition(":")
+            if kind in {"add", "remove"} and target.startswith(prefix):
+                group_action(definition, data, f"{kind}:{target[len(prefix):]}")
+            services.item_save(item=it, actor=actor, data=data)
+        if not action.startswith(("add:", "remove:")) and not upload_errors:
+            if not services.session_check(session=s):
+                messages.success(request, "すべての手続の入力が終わりました。")
+                return HttpResponseRedirect(reverse("counter:session", kwargs={"token": token}) + "#procedures")
+        items = list(s.items.filter(status=ItemStatus.INCLUDED).select_related("procedure", "procedure__department"))
+    blocks = []
+    all_errors: dict[str, list[str]] = {}
+    for it in items:
+        definition = it.procedure.current_form.parsed()
+        fields, errors = open_fields(it, definition)
+        if not fields:
+            continue
+        show_errors = errors if request.method == "POST" else {}
+        all_errors.update(show_errors)
+        views = build_views(fields, it.data, show_errors, prefix=f"i{it.pk}")
+        blocks.append((it, views))
+    return render(request, "counter/missing.html", {
+        "actor": actor, "s": s, "blocks": blocks,
+        "error_list": [(p, m) for p, ms in all_errors.items() for m in ms],
+    })
