@@ -648,7 +648,7 @@ def main() -> int:
                         help="> 0: also run submit and status with each user waiting between(think/2, 1.5×think) "
                              "seconds between requests (a realistic resident); 0 = closed loop only")
     parser.add_argument("--submit-drafts", type=int, default=0,
-                        help="complete drafts made per user for the saturated submit phase (0 = max(30, duration))")
+                        help="complete drafts made per user for the saturated submit phase (0 = max(30, 2×duration))")
     parser.add_argument("--quiet-wait", type=int, default=1200,
                         help="seconds to wait at most for other benchmark/test runs (pgrep -f 'pittari_import|pytest')"
                              " to end before starting; 0 = do not wait")
@@ -730,7 +730,7 @@ def run(args: argparse.Namespace, cleanup: Cleanup, tmp: Path, cores: int) -> in
             pg_pid = None
 
     accounts_per_user = max(2, math.ceil(args.duration * 3 / SUBMITS_PER_ACCOUNT) + 1)
-    submit_drafts = args.submit_drafts or max(30, args.duration)
+    submit_drafts = args.submit_drafts or max(30, 2 * args.duration)
     submit_accounts = {"submit": math.ceil(submit_drafts / SUBMITS_PER_ACCOUNT)}
     if args.think > 0:  # at most one submit per think/2 seconds per user, plus the ramp
         submit_accounts["submit_think"] = math.ceil((args.duration / (args.think / 2) + 2) / SUBMITS_PER_ACCOUNT)
