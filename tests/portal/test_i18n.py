@@ -167,3 +167,143 @@ def test_easy_catalogue_covers_the_portal_chrome() -> None:
     easy = {e["msgid"]: e["msgstr"] for e in _po_entries(CATALOGUES["ja-x-easy"])}
     for msgid in ("手続をさがす", "マイページ", "ログイン", "検索", "表示言語", "補正する", "申請をはじめる"):
         assert easy[msgid][0], msgid
+
+
+# ------------------------------------------------------------------ counter screens facing the resident
+# The signing screen of 書かない窓口 and the ticket machine, call display and booking pages of 待たない窓口
+# face the resident: translated into やさしい日本語. The clerk's screens stay empty there (Japanese).
+RESIDENT_SCREENS = (
+    "counter/templates/counter/kiosk.html",
+    "counter/templates/counter/_kiosk_body.html",
+    "counter/templates/counter/kiosk_done.html",
+    "reception/templates/reception/kiosk.html",
+    "reception/templates/reception/kiosk_ticket.html",
+    "reception/templates/reception/display.html",
+    "reception/templates/reception/_display_board.html",
+    "reception/templates/reception/book_index.html",
+    "reception/templates/reception/book_slots.html",
+)
+STAFF_SCREENS = (
+    "counter/templates/counter/_totals.html",
+    "counter/templates/counter/blank",
+    "counter/templates/counter/index.html",
+    "counter/templates/counter/item.html",
+    "counter/templates/counter/missing.html",
+    "counter/templates/counter/session.html",
+    "counter/templates/counter/stats.html",
+    "reception/templates/reception/_fee_form.html",
+    "reception/templates/reception/_staff_nav.html",
+    "reception/templates/reception/floor.html",
+    "reception/templates/reception/staff_",
+)
+
+
+def _references(path: Path) -> dict[str, list[str]]:
+    """msgid → the files ("app/templates/…/x.html") its "#:" comments name."""
+    refs: dict[str, list[str]] = {}
+    for block in path.read_text(encoding="utf-8").split("\n\n"):
+        msgid = _block_msgid(block)
+        if msgid:
+            lines = [line[2:] for line in block.splitlines() if line.startswith("#:")]
+            refs[msgid] = [ref.rsplit(":", 1)[0] for line in lines for ref in line.split()]
+    return refs
+
+
+def _block_msgid(block: str) -> str:
+    msgid, field = "", ""
+    for line in block.splitlines():
+        if line.startswith("msgid "):
+            msgid, field = ast.literal_eval(line[6:]), "msgid"
+        elif line.startswith('"') and field == "msgid":
+            msgid += ast.literal_eval(line)
+        elif not line.startswith("#"):
+            field = ""
+    return msgid
+
+
+def test_easy_catalogue_covers_the_resident_counter_screens() -> None:
+    easy = {e["msgid"]: e["msgstr"] for e in _po_entries(CATALOGUES["ja-x-easy"])}
+    refs = _references(CATALOGUES["ja-x-easy"])
+    on_resident_screens = [m for m, files in refs.items() if any(f in RESIDENT_SCREENS for f in files)]
+    assert len(on_resident_screens) > 40
+    assert not [m for m in on_resident_screens if not easy[m][0]]
+
+
+def test_easy_catalogue_leaves_the_clerk_counter_screens_in_japanese() -> None:
+    easy = {e["msgid"]: e["msgstr"] for e in _po_entries(CATALOGUES["ja-x-easy"])}
+    refs = _references(CATALOGUES["ja-x-easy"])
+    staff_only = [m for m, files in refs.items() if files and all(f.startswith(STAFF_SCREENS) for f in files)]
+    assert len(staff_only) > 40
+    assert not [m for m in staff_only if any(easy[m])]
+
+
+def _service(municipality: Any) -> Any:
+    from madoguchi.reception.models import Counter, Service
+
+    service = Service.objects.create(
+        municipality=municipality,
+        code="jumin",
+        name="住民異動",
+        prefix="住",
+        capacity_per_slot=2,
+        default_minutes=10,
+    )
+    Counter.objects.create(municipality=municipality, number=1, name="1番窓口").services.add(service)
+    return service
+
+
+@pytest.mark.parametrize(
+    ("language", "kiosk_texts", "ticket_texts"),
+    [
+        (
+            "ja-x-easy",
+            ("用事をえらんでください。番号札が出ます。", "予約をした人", "番号札をとる機械"),
+            ("あなたの番号", "まつ時間（だいたい）", "0 分ぐらい", "その窓口に来てください"),
+        ),
+        (
+            "en",
+            ("Choose what you came for and take a ticket", "If you have a reservation", "Ticket machine"),
+            ("Your number", "Estimated wait", "About 0 min", "please go to the counter shown"),
+        ),
+    ],
+)
+def test_ticket_machine_in_each_language(
+    client: Client,
+    municipality: Any,
+    language: str,
+    kiosk_texts: tuple[str, ...],
+    ticket_texts: tuple[str, ...],
+) -> None:
+    _service(municipality)
+    html = _get(client, "/reception/kiosk/", language)
+    assert f'<html lang="{language}">' in html
+    for text in kiosk_texts:
+        assert text in html
+    assert "ご用件を選んで" not in html
+    response = client.post("/reception/kiosk/issue/", {"service": "jumin"})
+    assert response.status_code == 302
+    ticket = _get(client, response["Location"])
+    assert "住-001" in ticket
+    for text in ticket_texts:
+        assert text in ticket
+
+
+def test_call_display_in_easy_japanese(client: Client, municipality: Any) -> None:
+    _service(municipality)
+    html = _get(client, "/reception/display/", "ja-x-easy")
+    for text in ("今よんでいる番号", "今よんでいる番号はありません。", "画面をかえる", "ぜんぶ"):
+        assert text in html
+    assert "お呼びしている番号" not in html
+
+
+@pytest.mark.parametrize(("language", "text"), [("ja-x-easy", "まってください"), ("en", "Please wait")])
+def test_signing_screen_waits_in_each_language(
+    client: Client, make_staff: Any, municipality: Any, language: str, text: str
+) -> None:
+    from madoguchi.core.models import Role
+
+    make_staff("madoguchi", (Role.CLERK, None))
+    client.login(username="madoguchi", password="demo-pass-2026")
+    html = _get(client, "/counter/kiosk/", language)
+    assert text in html
+    assert "お待ちください" not in html
