@@ -25,6 +25,11 @@ from madoguchi.counter.models import ItemStatus, LifeEvent, SessionStatus
 from madoguchi.portal.forms import build_views, errors_for, group_action, parse_fields, unseal
 from madoguchi.staff.views import staff_view
 
+try:  # WeasyPrint takes ~1.5 s to import: pay it when a worker loads the counter's views, not at the first print
+    import madoguchi.printing.render  # noqa: F401
+except ImportError:  # printing is optional where Pango is missing; the PDF link is then hidden
+    pass
+
 ANSWER_FIELDS = ("phone", "previous_address", "move_date", "new_postal_code", "new_address")
 
 
