@@ -233,6 +233,12 @@ DEFAULT_FROM_EMAIL = os.environ.get("MADOGUCHI_MAIL_FROM", "no-reply@madoguchi.i
 MADOGUCHI_PORTAL_URL = os.environ.get("MADOGUCHI_PORTAL_URL", "http://127.0.0.1:8000")
 MADOGUCHI_JPKI_BRIDGE_URL = os.environ.get("MADOGUCHI_JPKI_BRIDGE_URL", "http://127.0.0.1:8765")
 
+# Render a counter session's 帳票 in the background as soon as the resident signed (off under tests,
+# where a thread outliving a test would hold the throwaway database open).
+MADOGUCHI_COUNTER_PRERENDER = os.environ.get(
+    "MADOGUCHI_COUNTER_PRERENDER", "0" if MADOGUCHI_ENV == "test" else "1"
+) == "1"
+
 MADOGUCHI_ATTACHMENT_MAX_BYTES = int(os.environ.get("MADOGUCHI_ATTACHMENT_MAX_BYTES", str(10 * 1024 * 1024)))
 MADOGUCHI_ATTACHMENT_TYPES = ["application/pdf", "image/jpeg", "image/png", "image/heic", "image/tiff"]
 

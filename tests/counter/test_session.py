@@ -173,3 +173,27 @@ def test_card_errors_are_clear_and_change_nothing(town: Any, clerk: Actor) -> No
     assert exc.value.code.startswith("card.") and exc.value.message
     session.refresh_from_db()
     assert session.card == {} and session.members == []
+
+
+def test_forms_pdf_is_rendered_in_the_background_after_signing(town: Any, clerk: Actor, settings: Any) -> None:
+    """With pre-rendering on (as in the demo and production), the print request finds the PDF ready."""
+    import time
+
+    from django.core.cache import cache
+
+    from madoguchi.counter.printed import _key, forms_pdf_for
+
+    settings.MADOGUCHI_COUNTER_PRERENDER = True
+    session = serve(town, clerk, reservation(town))
+    signed = services.session_sign(session=session, actor=clerk, signature_png=None, confirmed=True)
+    deadline = time.monotonic() + 60
+    while cache.get(_key(signed.token)) is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    while cache.get(_key(signed.token) + ":busy") is not None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    for thread in threading.enumerate():
+        if thread.name == "forms-pdf":
+            thread.join(30)  # its database connection is closed before the test database goes
+    ready = cache.get(_key(signed.token))
+    assert ready is not None and bytes(ready).startswith(b"%PDF")
+    assert forms_pdf_for(signed.pk, signed.token) == bytes(ready)

@@ -423,7 +423,23 @@ def session_sign(*, session: CounterSession, actor: Actor, signature_png: bytes 
         locked.save()
         _audit(locked, actor, "counter.signed", {"applications": locked.items.filter(status=ItemStatus.SUBMITTED).count(),
                                                  "fields_total": total, "fields_typed": typed})
+        if _can_print():
+            from madoguchi.counter.printed import prerender_after_commit
+
+            prerender_after_commit(locked.pk, locked.token)  # the 帳票 is ready by the time the clerk prints
     return locked
+
+
+def _can_print() -> bool:
+    from django.conf import settings
+
+    if not getattr(settings, "MADOGUCHI_COUNTER_PRERENDER", False):
+        return False
+    try:
+        import madoguchi.printing  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def session_cancel(*, session: CounterSession, actor: Actor) -> CounterSession:

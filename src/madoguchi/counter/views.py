@@ -199,12 +199,11 @@ def cancel(request: HttpRequest, actor: Actor, token: str) -> HttpResponse:
 @staff_view
 def print_pdf(request: HttpRequest, actor: Actor, token: str) -> HttpResponse:
     s = _session(actor, token)
-    applications = [i.application for i in s.items.filter(status=ItemStatus.SUBMITTED).select_related("application")]
-    if not applications:
+    if not s.items.filter(status=ItemStatus.SUBMITTED).exists():
         raise Http404("署名済みの申請がありません。")
-    from madoguchi.printing import forms_pdf  # type: ignore[attr-defined,unused-ignore]
+    from madoguchi.counter.printed import forms_pdf_for
 
-    pdf = forms_pdf(applications=[a for a in applications if a is not None], title="窓口受付 帳票")
+    pdf = forms_pdf_for(s.pk, s.token)
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="counter-{s.token}.pdf"'
     response["Cache-Control"] = "no-store"
