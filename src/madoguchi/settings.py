@@ -81,6 +81,7 @@ INSTALLED_APPS = [
     "madoguchi.portal",
     "madoguchi.counter",
     "madoguchi.reception",
+    "madoguchi.nursery",
     "madoguchi.demo",
 ]
 
