@@ -32,7 +32,7 @@ from madoguchi.nursery.instance import (
     NurseryInputError,
     Problem,
 )
-from madoguchi.nursery.solvers import Result
+from madoguchi.nursery.result import Result
 
 CHILD_ID, HOUSEHOLD, AGE, POINTS, CURRENT, PATTERN = (
     "申請者番号",

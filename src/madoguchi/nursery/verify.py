@@ -23,7 +23,7 @@ from bisect import bisect_right
 from dataclasses import dataclass, field
 
 from madoguchi.nursery.instance import Child, Instance, Option, Unit
-from madoguchi.nursery.solvers import Result
+from madoguchi.nursery.result import Result
 
 Key = tuple[float, ...]
 

@@ -2,38 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from madoguchi.core.registry import Plugin, Registry
-from madoguchi.nursery.instance import AGES, Instance
+from madoguchi.nursery.instance import Instance
+from madoguchi.nursery.result import Result, Stats, make_stats
 
-
-@dataclass
-class Stats:
-    placed: int
-    placed_by_age: dict[int, int]
-    unplaced: int
-    seconds: float
-
-
-@dataclass
-class Result:
-    """child id → facility id (a transfer applicant who stays has their current facility) or None."""
-
-    solver: str
-    assignment: dict[str, str | None]
-    stats: Stats
-    notes: list[str] = field(default_factory=list)
-    stable: bool | None = None  # the solver's own claim; the verifier decides
-
-
-def make_stats(instance: Instance, assignment: dict[str, str | None], seconds: float) -> Stats:
-    by_age = dict.fromkeys(AGES, 0)
-    for c in instance.children:
-        if assignment.get(c.id) is not None:
-            by_age[c.age] += 1
-    placed = sum(by_age.values())
-    return Stats(placed, by_age, len(instance.children) - placed, round(seconds, 4))
+__all__ = ["Result", "Solver", "Stats", "make_stats", "solvers"]
 
 
 class Solver(Plugin):
