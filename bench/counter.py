@@ -398,13 +398,14 @@ def counter_run(page: Any, context: Any, family: dict[str, Any], files_dir: Path
         for item_pk, fields, values in todo:
             filler.fill_all(fields, values, prefix=f"i{item_pk}")
         with page.expect_navigation(wait_until="load"):
-            page.get_by_role("button", name="保存する").click()
+            # the last answers given, the clerk hands over to the resident in the same click
+            page.get_by_role("button", name="保存して、お客様の画面に表示する").click()
         if "/missing/" not in page.url:
             break
-    if "/missing/" in page.url:
+    if "/missing/" in page.url:  # nothing was missing: hand over from the session page
         page.goto(f"/counter/s/{token}/")
-    with page.expect_navigation(wait_until="load"):
-        page.get_by_role("button", name="お客様の画面に表示して署名をお願いする").click()
+        with page.expect_navigation(wait_until="load"):
+            page.get_by_role("button", name="お客様の画面に表示して署名をお願いする").click()
     expect(page.locator(".notice--success")).to_contain_text("署名用の画面")
     kiosk = context.new_page()
     kiosk.goto("/counter/kiosk/")

@@ -197,3 +197,39 @@ def test_forms_pdf_is_rendered_in_the_background_after_signing(town: Any, clerk:
     ready = cache.get(_key(signed.token))
     assert ready is not None and bytes(ready).startswith(b"%PDF")
     assert forms_pdf_for(signed.pk, signed.token) == bytes(ready)
+
+
+def test_missing_fields_page_saves_and_hands_over_in_one_step(town: Any, clerk: Actor, client: Any) -> None:
+    """The clerk answers the last questions on /missing/ and the session goes to the resident's screen."""
+    session = services.session_open(actor=clerk)
+    session = services.session_read_card(session=session, actor=clerk, plugin="demo", pin="1234",
+                                         payload=card_of(reservation(town)))
+    services.session_interview(session=session, actor=clerk, events=["move_in"], answers={"insurance": "employee"})
+    session.items.exclude(procedure__code="shimin-tennyu").delete()
+    client.force_login(clerk.user)
+    page = client.get(f"/counter/s/{session.token}/missing/")
+    assert page.status_code == 200
+    item = session.items.get()
+    shown = [v for v in page.context["blocks"][0][1]]
+    assert shown, "the 転入届 still needs answers nothing could fill"
+    # answer with a plausible sample for exactly the fields shown
+    definition = item.procedure.current_form.parsed()
+    sample = sample_submission(definition, rng=random.Random(5), today=timezone.localdate(), resident=None, files=[])
+    post: dict[str, Any] = {"action": "ready", "shown": [fv.path for fv in shown]}
+    for fv in shown:
+        value = sample.get(fv.f.id)
+        if fv.f.type == "boolean":
+            if value:
+                post[fv.path] = "on"
+        elif fv.f.type == "date":
+            d = value if isinstance(value, str) else str(value)
+            y, m, dd = d.split("-")
+            post.update({f"{fv.path}__era": "西暦", f"{fv.path}__year": y, f"{fv.path}__month": m, f"{fv.path}__day": dd})
+        elif value is not None and not isinstance(value, (list, dict)):
+            post[fv.path] = str(value)
+    response = client.post(f"/counter/s/{session.token}/missing/", post)
+    session.refresh_from_db()
+    if response.status_code == 302:
+        assert session.status == "ready"
+    else:  # a follow-up question appeared (show_if): nothing handed over yet, nothing lost
+        assert session.status == "open" and response.status_code == 200

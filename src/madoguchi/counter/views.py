@@ -344,6 +344,11 @@ def missing(request: HttpRequest, actor: Actor, token: str) -> HttpResponse:
             services.item_save(item=it, actor=actor, data=data)
         if not action.startswith(("add:", "remove:")) and not upload_errors:
             if not services.session_check(session=s):
+                if action == "ready":  # the last answers given: hand over to the resident in the same step
+                    services.session_ready(session=s, actor=actor)
+                    messages.success(request, "すべての手続の入力が終わり、署名用の画面（/counter/kiosk/）に表示しました。"
+                                              "住民の方に確認と署名をお願いしてください。")
+                    return redirect("counter:session", token=token)
                 messages.success(request, "すべての手続の入力が終わりました。")
                 return HttpResponseRedirect(reverse("counter:session", kwargs={"token": token}) + "#procedures")
         items = list(s.items.filter(status=ItemStatus.INCLUDED).select_related("procedure", "procedure__department"))
