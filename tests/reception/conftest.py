@@ -14,34 +14,39 @@ from madoguchi.reception import services
 from madoguchi.reception.models import Counter, Service
 
 
+def _service_with_counter(municipality: Municipality, *, counter_number: int, **fields: Any) -> Service:
+    service = Service.objects.create(municipality=municipality, **fields)
+    counter = Counter.objects.create(
+        municipality=municipality, number=counter_number, name=f"{counter_number}番窓口"
+    )
+    counter.services.add(service)
+    return service
+
+
 @pytest.fixture
 def jumin(municipality: Municipality) -> Service:
-    service = Service.objects.create(
-        municipality=municipality,
+    return _service_with_counter(
+        municipality,
+        counter_number=1,
         code="jumin",
         name="住民異動",
         prefix="住",
         capacity_per_slot=2,
         default_minutes=10,
     )
-    counter = Counter.objects.create(municipality=municipality, number=1, name="1番窓口")
-    counter.services.add(service)
-    return service
 
 
 @pytest.fixture
 def kosodate(municipality: Municipality) -> Service:
-    service = Service.objects.create(
-        municipality=municipality,
+    return _service_with_counter(
+        municipality,
+        counter_number=2,
         code="kosodate",
         name="子育て",
         prefix="子",
         capacity_per_slot=1,
         default_minutes=12,
     )
-    counter = Counter.objects.create(municipality=municipality, number=2, name="2番窓口")
-    counter.services.add(service)
-    return service
 
 
 @pytest.fixture

@@ -249,36 +249,21 @@ def test_reminders_are_sent_once(jumin: Service, settings: Any) -> None:
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     now = timezone.now()
     tomorrow = timezone.localdate() + timedelta(days=1)
-    Reservation.objects.create(
-        municipality=jumin.municipality,
-        service=jumin,
-        number="11112222",
-        day=tomorrow,
-        start=NINE,
-        seat=1,
-        email="taro@example.jp",
-        name="山田 太郎",
-    )
-    Reservation.objects.create(
-        municipality=jumin.municipality,
-        service=jumin,
-        number="11113333",
-        day=tomorrow,
-        start=NINE,
-        seat=2,
-        email="",
-        name="メールなし",
-    )
-    Reservation.objects.create(
-        municipality=jumin.municipality,
-        service=jumin,
-        number="11114444",
-        day=tomorrow,
-        start=time(9, 30),
-        seat=1,
-        email="x@example.jp",
-        status=ReservationStatus.CANCELLED,
-    )
+
+    def tomorrow_at(number: str, start: time, seat: int, **fields: Any) -> None:
+        Reservation.objects.create(
+            municipality=jumin.municipality,
+            service=jumin,
+            number=number,
+            day=tomorrow,
+            start=start,
+            seat=seat,
+            **fields,
+        )
+
+    tomorrow_at("11112222", NINE, 1, email="taro@example.jp", name="山田 太郎")
+    tomorrow_at("11113333", NINE, 2, email="", name="メールなし")
+    tomorrow_at("11114444", time(9, 30), 1, email="x@example.jp", status=ReservationStatus.CANCELLED)
     assert services.reservation_remind_due(now=now) == 1
     assert services.reservation_remind_due(now=now) == 0
     from madoguchi.reception.tasks import send_reminders

@@ -9,9 +9,10 @@ import statistics
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from django.db.models import Count, Q
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
+from madoguchi.applications.models import Application
 from madoguchi.core.models import Municipality
 from madoguchi.reception.models import (
     OPEN_TICKET_STATES,
@@ -22,7 +23,7 @@ from madoguchi.reception.models import (
     Ticket,
     TicketStatus,
 )
-from madoguchi.reception.services import hours_for, slot_times_for
+from madoguchi.reception.services import hours_lookup, slot_times_for
 
 # the recent service times that make the median: the last N finished tickets of the service within
 # RECENT_DAYS; with fewer than MIN_SAMPLES the service's 標準の対応時間 is used instead
@@ -66,10 +67,11 @@ def slots_available(
         .annotate(n=Count("pk"))
     ):
         taken[(row["day"], row["start"])] = row["n"]
+    hours = hours_lookup(service.municipality)  # closed days and opening hours read once, not per day
     out: list[tuple[date, list[tuple[time, int]]]] = []
     day = start
     while len(out) < days and day <= end:
-        times = slot_times_for(hours_for(service.municipality, day), service.slot_minutes)
+        times = slot_times_for(hours(day), service.slot_minutes)
         if times:
             out.append(
                 (day, [(t, max(0, service.capacity_per_slot - taken.get((day, t), 0))) for t in times])
@@ -117,21 +119,37 @@ class WaitEstimate:
     from_history: bool  # False: the service's 標準の対応時間 was used
 
 
-def median_service_minutes(service: Service, *, now: datetime | None = None) -> tuple[float, bool]:
-    now = now or timezone.now()
-    rows = list(
-        Ticket.objects.filter(
-            service=service,
-            status=TicketStatus.DONE,
-            started_at__isnull=False,
-            finished_at__gte=now - timedelta(days=RECENT_DAYS),
-        )
-        .order_by("-finished_at")
-        .values_list("started_at", "finished_at")[:RECENT_TICKETS]
-    )
+def _recent_done(now: datetime) -> QuerySet[Ticket]:
+    return Ticket.objects.filter(
+        status=TicketStatus.DONE,
+        started_at__isnull=False,
+        finished_at__gte=now - timedelta(days=RECENT_DAYS),
+    ).order_by("-finished_at")
+
+
+def _median_of(service: Service, rows: list[tuple[datetime | None, datetime | None]]) -> tuple[float, bool]:
     if len(rows) < MIN_SAMPLES:
         return float(service.default_minutes), False
     return statistics.median((f - s).total_seconds() / 60 for s, f in rows if s and f), True
+
+
+def median_service_minutes(service: Service, *, now: datetime | None = None) -> tuple[float, bool]:
+    now = now or timezone.now()
+    rows = list(
+        _recent_done(now).filter(service=service).values_list("started_at", "finished_at")[:RECENT_TICKETS]
+    )
+    return _median_of(service, rows)
+
+
+def _estimate(*, ahead: int, median: float, from_history: bool, counters: int) -> WaitEstimate:
+    counters = max(1, counters)
+    return WaitEstimate(
+        ahead=ahead,
+        minutes=math.ceil(ahead * median / counters),
+        median_minutes=round(median, 1),
+        counters=counters,
+        from_history=from_history,
+    )
 
 
 def wait_estimate(
@@ -156,20 +174,53 @@ def wait_estimate(
                 | Q(issued_at__lt=ticket.issued_at)
                 | Q(issued_at=ticket.issued_at, pk__lt=ticket.pk)
             )
-    ahead = waiting.count()
     median, from_history = median_service_minutes(service, now=now)
-    counters = max(1, service.counters.filter(active=True).count())
-    return WaitEstimate(
-        ahead=ahead,
-        minutes=math.ceil(ahead * median / counters),
-        median_minutes=round(median, 1),
-        counters=counters,
+    return _estimate(
+        ahead=waiting.count(),
+        median=median,
         from_history=from_history,
+        counters=service.counters.filter(active=True).count(),
     )
 
 
+def wait_estimates(services: list[Service], *, now: datetime | None = None) -> dict[int, WaitEstimate]:
+    """``wait_estimate`` (without a ticket) of many services in three queries, not three per service."""
+    now = now or timezone.now()
+    day = timezone.localtime(now).date()
+    pks = [s.pk for s in services]
+    waiting = dict(
+        Ticket.objects.filter(service_id__in=pks, day=day, status=TicketStatus.WAITING)
+        .values_list("service")
+        .annotate(n=Count("pk"))
+        .values_list("service", "n")
+    )
+    counters = dict(
+        Service.objects.filter(pk__in=pks)
+        .annotate(n=Count("counters", filter=Q(counters__active=True)))
+        .values_list("pk", "n")
+    )
+    recent: dict[int, list[tuple[datetime | None, datetime | None]]] = {pk: [] for pk in pks}
+    for service_id, started, finished in (
+        _recent_done(now).filter(service_id__in=pks).values_list("service_id", "started_at", "finished_at")
+    ):
+        if len(recent[service_id]) < RECENT_TICKETS:
+            recent[service_id].append((started, finished))
+    out: dict[int, WaitEstimate] = {}
+    for s in services:
+        median, from_history = _median_of(s, recent[s.pk])
+        out[s.pk] = _estimate(
+            ahead=waiting.get(s.pk, 0),
+            median=median,
+            from_history=from_history,
+            counters=counters.get(s.pk, 0),
+        )
+    return out
+
+
 def kiosk_services(municipality: Municipality) -> list[tuple[Service, WaitEstimate]]:
-    return [(s, wait_estimate(service=s)) for s in services_for(municipality)]
+    services = services_for(municipality)
+    estimates = wait_estimates(services)
+    return [(s, estimates[s.pk]) for s in services]
 
 
 # ------------------------------------------------------------------------------- counter & display
@@ -282,10 +333,12 @@ def _minutes(delta: timedelta) -> float:
 
 def floor_stats(*, municipality: Municipality, day: date | None = None) -> FloorStats:
     day = day or timezone.localdate()
-    tickets = list(Ticket.objects.filter(municipality=municipality, day=day).select_related("service"))
+    tickets = list(Ticket.objects.filter(municipality=municipality, day=day))
     rows: list[ServiceFloor] = []
     all_waits: list[float] = []
-    for s in services_for(municipality):
+    services = services_for(municipality)
+    estimates = wait_estimates(services)
+    for s in services:
         mine = [t for t in tickets if t.service_id == s.pk]
         waits = [_minutes(t.called_at - t.issued_at) for t in mine if t.called_at]
         services_t = [
@@ -303,7 +356,7 @@ def floor_stats(*, municipality: Municipality, day: date | None = None) -> Floor
                 no_show=sum(t.status == TicketStatus.NO_SHOW for t in mine),
                 avg_wait_minutes=round(sum(waits) / len(waits), 1) if waits else None,
                 median_service_minutes=round(statistics.median(services_t), 1) if services_t else None,
-                estimate=wait_estimate(service=s),
+                estimate=estimates[s.pk],
             )
         )
     by_hour: dict[int, list[float]] = {}
@@ -324,8 +377,10 @@ def floor_stats(*, municipality: Municipality, day: date | None = None) -> Floor
         )
         for h in range(first, last + 1)
     ]
-    reservations = Reservation.objects.filter(municipality=municipality, day=day).exclude(
-        status=ReservationStatus.CANCELLED
+    reservations = (
+        Reservation.objects.filter(municipality=municipality, day=day)
+        .exclude(status=ReservationStatus.CANCELLED)
+        .aggregate(total=Count("pk"), visited=Count("pk", filter=Q(status=ReservationStatus.VISITED)))
     )
     return FloorStats(
         day=day,
@@ -334,8 +389,8 @@ def floor_stats(*, municipality: Municipality, day: date | None = None) -> Floor
         waiting_total=sum(r.waiting for r in rows),
         avg_wait_minutes=round(sum(all_waits) / len(all_waits), 1) if all_waits else None,
         no_show_total=sum(r.no_show for r in rows),
-        reservations_today=reservations.count(),
-        checked_in_today=reservations.filter(status=ReservationStatus.VISITED).count(),
+        reservations_today=reservations["total"],
+        checked_in_today=reservations["visited"],
     )
 
 
@@ -343,3 +398,12 @@ def open_ticket_count(municipality: Municipality) -> int:
     return Ticket.objects.filter(
         municipality=municipality, day=timezone.localdate(), status__in=OPEN_TICKET_STATES
     ).count()
+
+
+def application_for_fee(*, municipality: Municipality, reception_number: str) -> Application | None:
+    """The application a counter fee is taken for, by its 受付番号 (within the municipality)."""
+    return (
+        Application.objects.filter(municipality=municipality, reception_number=reception_number)
+        .select_related("procedure")
+        .first()
+    )

@@ -70,6 +70,31 @@ def _audit(
     )
 
 
+def _audit_ticket(*, actor: str, action: str, ticket: Ticket, **detail: Any) -> None:
+    """The audit row of a ticket event: its number always in the detail."""
+    _audit(
+        actor=actor,
+        action=action,
+        municipality=ticket.municipality,
+        object_type="ticket",
+        object_id=ticket.pk,
+        detail={"number": ticket.number, **detail},
+    )
+
+
+def _audit_reservation(
+    *, actor: str, action: str, reservation: Reservation, detail: dict[str, Any] | None = None
+) -> None:
+    _audit(
+        actor=actor,
+        action=action,
+        municipality=reservation.municipality,
+        object_type="reservation",
+        object_id=reservation.number,
+        detail=detail,
+    )
+
+
 def require_counter_staff(actor: Actor, municipality: Municipality | int) -> None:
     """Staff of this municipality with a counter role (DX推進 sees the floor's figures only)."""
     municipality_id = municipality if isinstance(municipality, int) else municipality.pk
@@ -107,18 +132,31 @@ def service_ensure_default(*, municipality: Municipality) -> Service:
     return service
 
 
-def hours_for(municipality: Municipality, day: date) -> tuple[time, time, time | None, time | None] | None:
-    """Opening hours on ``day`` (opens, closes, break start, break end), or None when closed."""
-    if not is_office_day(day, closed_days(municipality)):
-        return None
+Hours = tuple[time, time, time | None, time | None]
+
+
+def hours_lookup(municipality: Municipality) -> Callable[[date], Hours | None]:
+    """``hours_for`` for many days: the closed days and opening hours are read once."""
+    closed = closed_days(municipality)
     rows = {h.weekday: h for h in OpeningHours.objects.filter(municipality=municipality)}
-    if not rows:
-        return DEFAULT_HOURS if day.weekday() < 5 else None
-    row = rows.get(day.weekday())
-    return None if row is None else (row.opens, row.closes, row.break_start, row.break_end)
+
+    def lookup(day: date) -> Hours | None:
+        if not is_office_day(day, closed):
+            return None
+        if not rows:
+            return DEFAULT_HOURS if day.weekday() < 5 else None
+        row = rows.get(day.weekday())
+        return None if row is None else (row.opens, row.closes, row.break_start, row.break_end)
+
+    return lookup
 
 
-def slot_times_for(hours: tuple[time, time, time | None, time | None] | None, minutes: int) -> list[time]:
+def hours_for(municipality: Municipality, day: date) -> Hours | None:
+    """Opening hours on ``day`` (opens, closes, break start, break end), or None when closed."""
+    return hours_lookup(municipality)(day)
+
+
+def slot_times_for(hours: Hours | None, minutes: int) -> list[time]:
     if hours is None or minutes <= 0:
         return []
     opens, closes, break_start, break_end = hours
@@ -223,12 +261,10 @@ def reservation_book(
                 owner=owner[:80],
                 application=application,
             )
-            _audit(
+            _audit_reservation(
                 actor=actor_label,
                 action="reception.reservation_booked",
-                municipality=locked.municipality,
-                object_type="reservation",
-                object_id=reservation.number,
+                reservation=reservation,
                 detail={
                     "service": locked.code,
                     "day": day.isoformat(),
@@ -264,12 +300,10 @@ def reservation_change(
             current.counter = _counter_for_seat(locked_service, seat)
             current.reminded_at = None  # a new day: a new reminder
             current.save(update_fields=["day", "start", "seat", "counter", "reminded_at", "updated_at"])
-            _audit(
+            _audit_reservation(
                 actor=actor_label,
                 action="reception.reservation_changed",
-                municipality=current.municipality,
-                object_type="reservation",
-                object_id=current.number,
+                reservation=current,
                 detail={"from": list(before), "to": [day.isoformat(), start.strftime("%H:%M")]},
             )
     except IntegrityError as exc:
@@ -289,13 +323,7 @@ def reservation_cancel(
             raise ValidationFailed("この予約は取り消せません。", code="reservation.not_booked")
         current.status = ReservationStatus.CANCELLED
         current.save(update_fields=["status", "updated_at"])
-        _audit(
-            actor=actor_label,
-            action="reception.reservation_cancelled",
-            municipality=current.municipality,
-            object_type="reservation",
-            object_id=current.number,
-        )
+        _audit_reservation(actor=actor_label, action="reception.reservation_cancelled", reservation=current)
     return current
 
 
@@ -329,12 +357,8 @@ def reservation_remind_due(*, now: datetime | None = None, send: Callable[..., A
             if not claimed:
                 continue  # another worker has it
             reservation = Reservation.objects.select_related("municipality", "service").get(pk=pk)
-            _audit(
-                actor="system:reception",
-                action="reception.reservation_reminded",
-                municipality=reservation.municipality,
-                object_type="reservation",
-                object_id=reservation.number,
+            _audit_reservation(
+                actor="system:reception", action="reception.reservation_reminded", reservation=reservation
             )
         subject, body = reminder_text(reservation)
         try:
@@ -381,14 +405,7 @@ def ticket_issue(*, service: Service, actor_label: str = "kiosk", now: datetime 
         if not locked.active:
             raise ValidationFailed("この業務は受け付けていません。", code="ticket.service_inactive")
         ticket = _next_ticket(service=locked, day=day, now=now, priority=False)
-        _audit(
-            actor=actor_label,
-            action="reception.ticket_issued",
-            municipality=locked.municipality,
-            object_type="ticket",
-            object_id=ticket.pk,
-            detail={"number": ticket.number},
-        )
+        _audit_ticket(actor=actor_label, action="reception.ticket_issued", ticket=ticket)
     return ticket
 
 
@@ -422,13 +439,8 @@ def reservation_check_in(
         current.status = ReservationStatus.VISITED
         current.save(update_fields=["status", "updated_at"])
         ticket = _next_ticket(service=locked, day=day, now=now, priority=True, reservation=current)
-        _audit(
-            actor=actor_label,
-            action="reception.checked_in",
-            municipality=locked.municipality,
-            object_type="ticket",
-            object_id=ticket.pk,
-            detail={"number": ticket.number, "reservation": current.number},
+        _audit_ticket(
+            actor=actor_label, action="reception.checked_in", ticket=ticket, reservation=current.number
         )
     return ticket
 
@@ -483,92 +495,95 @@ def ticket_call_next(
         ticket.called_at = now
         ticket.handled_by = actor.label[:150]
         ticket.save(update_fields=["status", "counter", "called_at", "handled_by"])
-        _audit(
-            actor=actor.label,
-            action="reception.ticket_called",
-            municipality=ticket.municipality,
-            object_type="ticket",
-            object_id=ticket.pk,
-            detail={"number": ticket.number, "counter": counter.number},
+        _audit_ticket(
+            actor=actor.label, action="reception.ticket_called", ticket=ticket, counter=counter.number
         )
     return ticket
 
 
-def ticket_recall(*, ticket: Ticket, actor: Actor, now: datetime | None = None) -> Ticket:
+def _ticket_step(
+    *,
+    ticket: Ticket,
+    actor: Actor,
+    states: tuple[str, ...],
+    action: str,
+    apply: Callable[[Ticket], list[str]],
+    detail: Callable[[Ticket], dict[str, Any]] = lambda t: {},
+) -> Ticket:
+    """One clerk step on a ticket: lock it, check its state, ``apply`` the change (returns the fields
+    to save), save and audit, in one transaction."""
     with transaction.atomic():
         t = _locked_ticket(ticket, actor)
-        _require_state(t, TicketStatus.CALLED)
-        t.recalls += 1
-        t.called_at = now or timezone.now()  # the display announces it again
-        t.save(update_fields=["recalls", "called_at"])
-        _audit(
-            actor=actor.label,
-            action="reception.ticket_recalled",
-            municipality=t.municipality,
-            object_type="ticket",
-            object_id=t.pk,
-            detail={"number": t.number, "recalls": t.recalls},
-        )
+        _require_state(t, *states)
+        t.save(update_fields=apply(t))
+        _audit_ticket(actor=actor.label, action=action, ticket=t, **detail(t))
     return t
 
 
+def ticket_recall(*, ticket: Ticket, actor: Actor, now: datetime | None = None) -> Ticket:
+    def apply(t: Ticket) -> list[str]:
+        t.recalls += 1
+        t.called_at = now or timezone.now()  # the display announces it again
+        return ["recalls", "called_at"]
+
+    return _ticket_step(
+        ticket=ticket,
+        actor=actor,
+        states=(TicketStatus.CALLED,),
+        action="reception.ticket_recalled",
+        apply=apply,
+        detail=lambda t: {"recalls": t.recalls},
+    )
+
+
 def ticket_no_show(*, ticket: Ticket, actor: Actor, now: datetime | None = None) -> Ticket:
-    with transaction.atomic():
-        t = _locked_ticket(ticket, actor)
-        _require_state(t, TicketStatus.CALLED)
+    def apply(t: Ticket) -> list[str]:
         t.status = TicketStatus.NO_SHOW
         t.finished_at = now or timezone.now()
-        t.save(update_fields=["status", "finished_at"])
         if t.reservation_id:
             Reservation.objects.filter(pk=t.reservation_id).update(
                 status=ReservationStatus.NO_SHOW, updated_at=timezone.now()
             )
-        _audit(
-            actor=actor.label,
-            action="reception.ticket_no_show",
-            municipality=t.municipality,
-            object_type="ticket",
-            object_id=t.pk,
-            detail={"number": t.number},
-        )
-    return t
+        return ["status", "finished_at"]
+
+    return _ticket_step(
+        ticket=ticket,
+        actor=actor,
+        states=(TicketStatus.CALLED,),
+        action="reception.ticket_no_show",
+        apply=apply,
+    )
 
 
 def ticket_start(*, ticket: Ticket, actor: Actor, now: datetime | None = None) -> Ticket:
-    with transaction.atomic():
-        t = _locked_ticket(ticket, actor)
-        _require_state(t, TicketStatus.CALLED)
+    def apply(t: Ticket) -> list[str]:
         t.status = TicketStatus.SERVING
         t.started_at = now or timezone.now()
         t.handled_by = actor.label[:150]
-        t.save(update_fields=["status", "started_at", "handled_by"])
-        _audit(
-            actor=actor.label,
-            action="reception.ticket_started",
-            municipality=t.municipality,
-            object_type="ticket",
-            object_id=t.pk,
-            detail={"number": t.number},
-        )
-    return t
+        return ["status", "started_at", "handled_by"]
+
+    return _ticket_step(
+        ticket=ticket,
+        actor=actor,
+        states=(TicketStatus.CALLED,),
+        action="reception.ticket_started",
+        apply=apply,
+    )
 
 
 def ticket_finish(*, ticket: Ticket, actor: Actor, now: datetime | None = None) -> Ticket:
-    with transaction.atomic():
-        t = _locked_ticket(ticket, actor)
-        _require_state(t, TicketStatus.SERVING)
+    def apply(t: Ticket) -> list[str]:
         t.status = TicketStatus.DONE
         t.finished_at = now or timezone.now()
-        t.save(update_fields=["status", "finished_at"])
-        _audit(
-            actor=actor.label,
-            action="reception.ticket_finished",
-            municipality=t.municipality,
-            object_type="ticket",
-            object_id=t.pk,
-            detail={"number": t.number},
-        )
-    return t
+        return ["status", "finished_at"]
+
+    return _ticket_step(
+        ticket=ticket,
+        actor=actor,
+        states=(TicketStatus.SERVING,),
+        action="reception.ticket_finished",
+        apply=apply,
+    )
 
 
 def ticket_transfer(
@@ -591,13 +606,12 @@ def ticket_transfer(
         t.finished_at = now
         t.save(update_fields=["status", "finished_at"])
         new = _next_ticket(service=target, day=t.day, now=now, priority=True, transferred_from=t)
-        _audit(
+        _audit_ticket(
             actor=actor.label,
             action="reception.ticket_transferred",
-            municipality=t.municipality,
-            object_type="ticket",
-            object_id=t.pk,
-            detail={"number": t.number, "to": target.code, "new_ticket": new.pk},
+            ticket=t,
+            to=target.code,
+            new_ticket=new.pk,
         )
     return new
 
@@ -643,12 +657,11 @@ def ticket_fee_receive(
             received_by=actor.user,  # type: ignore[misc]
             received_at=timezone.now(),
         )
-        _audit(
+        _audit_ticket(
             actor=actor.label,
             action="reception.fee_received",
-            municipality=t.municipality,
-            object_type="ticket",
-            object_id=t.pk,
-            detail={"number": t.number, "amount": amount, "payment": payment.pk if payment else None},
+            ticket=t,
+            amount=amount,
+            payment=payment.pk if payment else None,
         )
     return fee

@@ -13,7 +13,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from madoguchi.applications.models import Application
 from madoguchi.core.errors import MadoguchiError
 from madoguchi.core.models import Municipality
 from madoguchi.core.scope import Actor
@@ -51,7 +50,11 @@ def kiosk_issue(request: HttpRequest) -> HttpResponse:
     service = get_object_or_404(
         Service, municipality=municipality, code=request.POST.get("service", ""), active=True
     )
-    ticket = services.ticket_issue(service=service)
+    try:
+        ticket = services.ticket_issue(service=service)
+    except MadoguchiError as exc:  # the service was closed a moment ago
+        _error(request, exc)
+        return redirect("reception:kiosk")
     return redirect("reception:kiosk_ticket", pk=ticket.pk)
 
 
@@ -245,7 +248,12 @@ def my_cancel(request: HttpRequest, number: str) -> HttpResponse:
 # ------------------------------------------------------------------------------------ staff
 def _counter(actor: Actor, number: int) -> Counter:
     services.require_counter_staff(actor, actor.municipality)  # type: ignore[arg-type]
-    return get_object_or_404(Counter, municipality=actor.municipality, number=number, active=True)
+    return get_object_or_404(
+        Counter.objects.select_related("municipality"),
+        municipality=actor.municipality,
+        number=number,
+        active=True,
+    )
 
 
 @staff_view
@@ -339,10 +347,9 @@ def staff_fee(request: HttpRequest, actor: Actor, number: int, pk: int) -> HttpR
     reception_number = str(request.POST.get("reception_number", "")).strip()
     application = None
     if reception_number:
-        application = (
-            Application.objects.filter(municipality=actor.municipality, reception_number=reception_number)
-            .select_related("procedure")
-            .first()
+        application = selectors.application_for_fee(
+            municipality=actor.municipality,  # type: ignore[arg-type]
+            reception_number=reception_number,
         )
         if application is None:
             messages.error(request, _("受付番号の申請が見つかりません。") + "【fee.application_not_found】")
