@@ -72,41 +72,14 @@ def auth_cert_issue(
     """A 利用者証明用 certificate from the test CA (JPKI-like: digitalSignature only, the 利用者証明用
     policy, no personal data: the real one carries none either). No EKU: the intake trust store only
     accepts certificates without one or with a 署名 EKU, and JPKI puts none in this profile."""
-    from madoguchi.intake.pki import key_new
-
-    issuer, issuer_key = ca.intermediate
-    key = key or key_new()
-    start = not_before or dt.datetime.now(UTC) - dt.timedelta(days=1)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(
-            x509.Name(
-                [
-                    x509.NameAttribute(x509.NameOID.COUNTRY_NAME, "JP"),
-                    x509.NameAttribute(x509.NameOID.ORGANIZATION_NAME, "Madoguchi Test PKI (not for production)"),
-                    x509.NameAttribute(x509.NameOID.COMMON_NAME, f"Test Auth {label}"),
-                ]
-            )
-        )
-        .issuer_name(issuer.subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(start)
-        .not_valid_after(start + dt.timedelta(days=days))
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True, content_commitment=False, key_encipherment=False,
-                data_encipherment=False, key_agreement=False, key_cert_sign=False, crl_sign=False,
-                encipher_only=False, decipher_only=False,
-            ),
-            critical=True,
-        )
-        .add_extension(x509.CertificatePolicies([x509.PolicyInformation(POLICY_AUTH, None)]), critical=False)
-        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()), critical=False)
-        .sign(issuer_key, hashes.SHA256())
+    return ca.leaf_issue(
+        common_name=f"Test Auth {label}",
+        non_repudiation=False,
+        policies=(POLICY_AUTH,),
+        not_before=not_before,
+        days=days,
+        key=key,
     )
-    return cert, key
 
 
 def challenge_sign(key: rsa.RSAPrivateKey, challenge: str) -> bytes:

@@ -29,7 +29,9 @@ def auth_certificate_resident_at(*, serial: str, issuer: str, at: dt.datetime) -
     """The resident a 利用者証明用 certificate (serial + issuer) is linked to at ``at`` (any municipality:
     serial + issuer name one certificate)."""
     links = list(
-        AuthCertificateLink.objects.filter(serial=serial, issuer=issuer, valid_from__lte=at, valid_to__gte=at)
+        AuthCertificateLink.objects.filter(
+            serial=serial, issuer=issuer, valid_from__lte=at, valid_to__gte=at
+        ).order_by("pk")
     )
     if not links:
         return AuthLinkAnswer(None, None, "identity.certificate_unknown")

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from django.db import connection, transaction
+from django.db.models import BigIntegerField, Case, Value, When
 from django.utils import timezone
 
 from madoguchi.applications.bulk import BulkSubmission, applications_submit_bulk
@@ -54,8 +55,12 @@ from madoguchi.intake.services import (
     _procedure,
     _procedure_rows,
     _with_refs,
+    accepted_detail,
+    municipality_unknown,
     package_import,
+    package_record,
     quarantine_store,
+    unreadable,
 )
 
 logger = logging.getLogger("madoguchi.intake")
@@ -101,12 +106,7 @@ def packages_import_paths(
         municipality = _municipality_by_code(municipality_code, cache)
         if municipality is None:
             for raw in paths:
-                yield ImportResult(
-                    "rejected",
-                    Path(raw).name,
-                    code="municipality.unknown",
-                    message=f"団体コード {municipality_code} の自治体は登録されていません。",
-                )
+                yield municipality_unknown(Path(raw).name, municipality_code)
             return
     fmt = format_get(format_key)
     size, pending, held = 1, [], 0
@@ -115,17 +115,7 @@ def packages_import_paths(
         try:
             item = _Item(path.name, path.read_bytes(), path)
         except OSError as exc:
-            item = _Item(
-                path.name,
-                b"",
-                path,
-                result=ImportResult(
-                    "rejected",
-                    path.name,
-                    code="package.unreadable",
-                    message=f"ファイルを読めません ({type(exc).__name__})。",
-                ),
-            )
+            item = _Item(path.name, b"", path, result=unreadable(path.name, exc))
         pending.append(item)
         held += len(item.content)
         if len(pending) >= size or held >= BATCH_BYTES:
@@ -448,28 +438,20 @@ def _write(items: list[_Item]) -> None:
             rows_insert(
                 PackageImport,
                 [
-                    PackageImport(
-                        municipality_id=item.procedure.municipality_id,  # type: ignore[union-attr]
-                        application_id=application.pk,
-                        format_key=item.package.format_key,  # type: ignore[union-attr]
-                        external_id=item.package.external_id,  # type: ignore[union-attr]
-                        package_sha256=item.package.package_sha256,  # type: ignore[union-attr]
-                        signer_serial=item.package.signer.serial if item.package.signer else "",  # type: ignore[union-attr]
-                        signer_issuer=item.package.signer.issuer[:300] if item.package.signer else "",  # type: ignore[union-attr]
-                        signed_at=item.package.signed_at,  # type: ignore[union-attr]
-                        sent_at=item.package.sent_at,  # type: ignore[union-attr]
-                    )
+                    package_record(item.package, municipality_id=item.procedure.municipality_id,  # type: ignore[arg-type, union-attr]
+                                   application_id=application.pk)
                     for item, application in zip(fresh, applications, strict=True)
                 ],
             )
-            by_sha = {item.package.package_sha256: a for item, a in zip(fresh, applications, strict=True)}  # type: ignore[union-attr]
-            now = timezone.now()
-            for q in QuarantinedPackage.objects.filter(
-                package_sha256__in=list(by_sha), resolved_at__isnull=True
-            ):
-                QuarantinedPackage.objects.filter(pk=q.pk).update(
-                    resolved_at=now, resolved_application=by_sha[q.package_sha256]
-                )
+            by_sha = {item.package.package_sha256: a.pk for item, a in zip(fresh, applications, strict=True)}  # type: ignore[union-attr]
+            # resolve the quarantined copies of the accepted packages in one statement
+            QuarantinedPackage.objects.filter(package_sha256__in=list(by_sha), resolved_at__isnull=True).update(
+                resolved_at=timezone.now(),
+                resolved_application_id=Case(
+                    *(When(package_sha256=sha, then=Value(pk)) for sha, pk in by_sha.items()),
+                    output_field=BigIntegerField(),
+                ),
+            )
 
         applications = applications_submit_bulk(
             submissions=submissions, channel=Channel.PITTARI, actor=actor, before_audit=records
@@ -491,14 +473,7 @@ def _accepted_audit(package: IntakePackage, procedure: Procedure, answer: LinkAn
             municipality_code=procedure.municipality.code,
             object_type="application",
             object_id=application.reception_number,
-            detail={
-                "format": package.format_key,
-                "external_id": package.external_id,
-                "package_sha256": package.package_sha256,
-                "signer_serial": package.signer.serial if package.signer else "",
-                "identified": bool(answer and answer.resident),
-                "review": answer.code if answer else "identify.unknown",
-            },
+            detail=accepted_detail(package, answer),
         )
 
     return entry

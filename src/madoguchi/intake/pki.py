@@ -366,6 +366,48 @@ class LocalCA:
         (self.private / "revoked.json").write_text(json.dumps(revoked))
         self.crl_publish()
 
+    def leaf_issue(
+        self,
+        *,
+        common_name: str,
+        non_repudiation: bool,
+        policies: tuple[x509.ObjectIdentifier, ...] = (),
+        not_before: dt.datetime | None = None,
+        days: int = 5 * 365,
+        key: rsa.RSAPrivateKey | None = None,
+    ) -> tuple[x509.Certificate, rsa.RSAPrivateKey]:
+        """An end-entity certificate from the intermediate CA: digitalSignature (plus nonRepudiation
+        for 署名用), the given certificatePolicies, no EKU. Shared by 署名用 and 利用者証明用 issuing."""
+        issuer, issuer_key = self.intermediate
+        key = key or _key()
+        start = not_before or dt.datetime.now(UTC) - dt.timedelta(days=1)
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(_name(common_name))
+            .issuer_name(issuer.subject)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(start)
+            .not_valid_after(start + dt.timedelta(days=days))
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(
+                x509.KeyUsage(
+                    digital_signature=True, content_commitment=non_repudiation, key_encipherment=False,
+                    data_encipherment=False, key_agreement=False, key_cert_sign=False, crl_sign=False,
+                    encipher_only=False, decipher_only=False,
+                ),
+                critical=True,
+            )
+        )
+        if policies:
+            builder = builder.add_extension(
+                x509.CertificatePolicies([x509.PolicyInformation(oid, None) for oid in policies]), critical=False
+            )
+        cert = builder.add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()), critical=False
+        ).sign(issuer_key, hashes.SHA256())
+        return cert, key
+
     def signer_issue(
         self,
         *,
@@ -375,32 +417,9 @@ class LocalCA:
         key: rsa.RSAPrivateKey | None = None,
     ) -> tuple[x509.Certificate, rsa.RSAPrivateKey]:
         """A 署名用 certificate (JPKI-like: 5 years, non-repudiation). ``label`` is no personal data."""
-        issuer, issuer_key = self.intermediate
-        key = key or _key()
-        start = not_before or dt.datetime.now(UTC) - dt.timedelta(days=1)
-        cert = (
-            x509.CertificateBuilder()
-            .subject_name(_name(f"Test Signer {label}"))
-            .issuer_name(issuer.subject)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(start)
-            .not_valid_after(start + dt.timedelta(days=days))
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(
-                x509.KeyUsage(
-                    digital_signature=True, content_commitment=True, key_encipherment=False,
-                    data_encipherment=False, key_agreement=False, key_cert_sign=False, crl_sign=False,
-                    encipher_only=False, decipher_only=False,
-                ),
-                critical=True,
-            )
-            .add_extension(
-                x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()), critical=False
-            )
-            .sign(issuer_key, hashes.SHA256())
+        return self.leaf_issue(
+            common_name=f"Test Signer {label}", non_repudiation=True, not_before=not_before, days=days, key=key
         )
-        return cert, key
 
 
 def cert_pem(cert: x509.Certificate) -> bytes:

@@ -147,7 +147,9 @@ def samples_make(
             if validate_submission(definition, data, today=sent_at.date()).ok:
                 break
         else:
-            raise MadoguchiError(f"sample data invalid for {procedure.code}", code="samples.invalid")
+            raise MadoguchiError(
+                f"手続「{procedure.code}」の見本データが検証を通りません。", code="samples.invalid"
+            )
         external_id = f"S{seed}-{i + 1:06d}"
         used: set[str] = set()
         refs_data = _to_refs(data, used)

@@ -38,7 +38,7 @@ def certificate_resident_at(
     links = list(
         CertificateLink.objects.filter(municipality=municipality, serial=serial, issuer=issuer).filter(
             valid_from__lte=at, valid_to__gte=at
-        )
+        ).order_by("pk")  # links[0] / live[0] as the batch importer picks them
     )
     return link_answer(
         links=links,

@@ -36,7 +36,7 @@ from madoguchi.intake.errors import REJECTION_CODES, PackageRejected
 from madoguchi.intake.formats import IntakePackage, format_get
 from madoguchi.intake.models import CertificateLink, CertificateLinkEvent, PackageImport, QuarantinedPackage
 from madoguchi.intake.pki import serial_normalize
-from madoguchi.intake.selectors import QUARANTINE_ROLES, certificate_resident_at
+from madoguchi.intake.selectors import QUARANTINE_ROLES, LinkAnswer, certificate_resident_at
 
 logger = logging.getLogger("madoguchi.intake")
 ACTOR_LABEL = "pittari"
@@ -337,16 +337,8 @@ def _accept(
         except ValidationFailed as exc:
             code = exc.code if exc.code in REJECTION_CODES else "form.invalid"
             raise PackageRejected(code, f"({exc.code})", details=exc.details) from None
-        PackageImport.objects.create(
-            municipality=procedure.municipality,
-            application=application,
-            format_key=package.format_key,
-            external_id=package.external_id,
-            package_sha256=package.package_sha256,
-            signer_serial=package.signer.serial if package.signer else "",
-            signer_issuer=package.signer.issuer[:300] if package.signer else "",
-            signed_at=package.signed_at,
-            sent_at=package.sent_at,
+        package_record(package, municipality_id=procedure.municipality_id, application_id=application.pk).save(
+            force_insert=True
         )
         QuarantinedPackage.objects.filter(package_sha256=package.package_sha256, resolved_at__isnull=True).update(
             resolved_at=timezone.now(), resolved_application=application
@@ -357,17 +349,47 @@ def _accept(
             municipality_code=procedure.municipality.code,
             object_type="application",
             object_id=application.reception_number,
-            detail={
-                "format": package.format_key,
-                "external_id": package.external_id,
-                "package_sha256": package.package_sha256,
-                "signer_serial": package.signer.serial if package.signer else "",
-                "identified": bool(answer and answer.resident),
-                "review": answer.code if answer else "identify.unknown",
-            },
+            detail=accepted_detail(package, answer),
         )
     return ImportResult("accepted", filename, reception_number=application.reception_number,
                         application_id=application.pk)
+
+
+def package_record(package: IntakePackage, *, municipality_id: int, application_id: int) -> PackageImport:
+    """The import record of an accepted package (unsaved; ``package_import`` and the batch importer)."""
+    return PackageImport(
+        municipality_id=municipality_id,
+        application_id=application_id,
+        format_key=package.format_key,
+        external_id=package.external_id,
+        package_sha256=package.package_sha256,
+        signer_serial=package.signer.serial if package.signer else "",
+        signer_issuer=package.signer.issuer[:300] if package.signer else "",
+        signed_at=package.signed_at,
+        sent_at=package.sent_at,
+    )
+
+
+def accepted_detail(package: IntakePackage, answer: LinkAnswer | None) -> dict[str, Any]:
+    """The detail of the ``intake.package_accepted`` audit row."""
+    return {
+        "format": package.format_key,
+        "external_id": package.external_id,
+        "package_sha256": package.package_sha256,
+        "signer_serial": package.signer.serial if package.signer else "",
+        "identified": bool(answer and answer.resident),
+        "review": answer.code if answer else "identify.unknown",
+    }
+
+
+def municipality_unknown(filename: str, code: str) -> ImportResult:
+    return ImportResult("rejected", filename, code="municipality.unknown",
+                        message=f"団体コード {code} の自治体は登録されていません。")
+
+
+def unreadable(filename: str, exc: OSError) -> ImportResult:
+    return ImportResult("rejected", filename, code="package.unreadable",
+                        message=f"ファイルを読めません ({type(exc).__name__})。")
 
 
 def package_import_path(
@@ -383,13 +405,11 @@ def package_import_path(
     if municipality_code:
         municipality = _municipality_by_code(municipality_code, cache)
         if municipality is None:
-            return ImportResult("rejected", path.name, code="municipality.unknown",
-                                message=f"団体コード {municipality_code} の自治体は登録されていません。")
+            return municipality_unknown(path.name, municipality_code)
     try:
         content = path.read_bytes()
     except OSError as exc:
-        return ImportResult("rejected", path.name, code="package.unreadable",
-                            message=f"ファイルを読めません ({type(exc).__name__})。")
+        return unreadable(path.name, exc)
     return package_import(content=content, filename=path.name, municipality=municipality,
                           quarantine=quarantine, source_path=path, cache=cache)
 
