@@ -233,3 +233,18 @@ def test_missing_fields_page_saves_and_hands_over_in_one_step(town: Any, clerk: 
         assert session.status == "ready"
     else:  # a follow-up question appeared (show_if): nothing handed over yet, nothing lost
         assert session.status == "open" and response.status_code == 200
+
+
+def test_typed_dates_are_read_in_wareki_and_bad_ones_named(town: Any, clerk: Actor) -> None:
+    from madoguchi.core.errors import ValidationFailed
+
+    session = services.session_open(actor=clerk)
+    session = services.session_set_members(session=session, actor=clerk, members=[
+        {"name": "緑川 大輔", "birth_date": "昭和64年1月7日", "sex": "1", "relationship": "世帯主"}])
+    assert session.members[0]["birth_date"] == "1989-01-07"
+    with pytest.raises(ValidationFailed) as exc:
+        services.session_set_members(session=session, actor=clerk, members=[{"name": "緑川 結衣", "birth_date": "令和9年13月1日"}])
+    assert exc.value.code == "counter.member_birth_date" and "緑川 結衣" in exc.value.message
+    with pytest.raises(ValidationFailed) as exc:
+        services.session_interview(session=session, actor=clerk, events=["move_in"], answers={"move_date": "きのう"})
+    assert exc.value.code == "counter.move_date"

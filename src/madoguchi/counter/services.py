@@ -40,13 +40,14 @@ COUNTER_ROLES = frozenset({Role.CLERK.value, Role.ADMIN.value, Role.HANDLER.valu
 DECLARATION_WORDS = ("declaration", "agree", "consent", "confirm")
 
 
-def _require_clerk(actor: Actor) -> None:
+def require_clerk(actor: Actor) -> None:
+    """Only staff who serve at the counter (窓口, 担当, 管理者) may open sessions or type paper forms."""
     if not actor.is_staff or actor.municipality is None or not (actor.all_roles & COUNTER_ROLES):
         raise PermissionDeniedError("窓口の受付を行う権限がありません。", code="permission.counter")
 
 
 def _own(session: CounterSession, actor: Actor) -> None:
-    _require_clerk(actor)
+    require_clerk(actor)
     if actor.municipality is None or session.municipality_id != actor.municipality.pk:
         raise PermissionDeniedError("この窓口セッションは扱えません。", code="permission.counter")
 
@@ -59,7 +60,7 @@ def _audit(session: CounterSession, actor: Actor, action: str, detail: Mapping[s
 
 
 def session_open(*, actor: Actor) -> CounterSession:
-    _require_clerk(actor)
+    require_clerk(actor)
     assert actor.municipality is not None and actor.user is not None
     with transaction.atomic():
         session = CounterSession.objects.create(
@@ -177,14 +178,30 @@ def session_read_card(*, session: CounterSession, actor: Actor, plugin: str, pin
     return locked
 
 
+def _iso_date(text: Any, *, code: str, what: str) -> str:
+    """A date as the clerk typed it (和暦 or 西暦) → ISO, or ValidationFailed naming the field."""
+    from madoguchi.core.jp.wareki import parse_date_any
+
+    text = str(text or "").strip()
+    if not text:
+        return ""
+    try:
+        return parse_date_any(text).isoformat()
+    except (ValueError, OverflowError):
+        raise ValidationFailed(f"{what}を読み取れません（例: 令和8年11月20日、2026-11-20）。", code=code) from None
+
+
 def session_set_members(*, session: CounterSession, actor: Actor, members: Sequence[Mapping[str, Any]]) -> CounterSession:
-    """The clerk corrects or adds household members (each typed value counts as typed)."""
+    """The clerk corrects or adds household members (each typed value counts as typed). Birth dates may
+    be typed in 和暦 or 西暦."""
     _own(session, actor)
     cleaned = []
     for raw in members:
-        m = Member.from_dict(raw)
-        if not m.name.strip():
+        if not str(raw.get("name", "")).strip():
             continue
+        born = _iso_date(raw.get("birth_date"), code="counter.member_birth_date",
+                         what=f"{str(raw.get('name', '')).strip()} さんの生年月日")
+        m = Member.from_dict({**raw, "birth_date": born})
         cleaned.append(m.as_dict())
     with transaction.atomic():
         locked = CounterSession.objects.select_for_update().get(pk=session.pk)
@@ -233,6 +250,9 @@ def session_interview(*, session: CounterSession, actor: Actor, events: Sequence
     events = [e for e in events if e in LifeEvent.values]
     if not events:
         raise ValidationFailed("できごとを1つ以上選んでください。", code="counter.events_required")
+    answers = {**answers}
+    if answers.get("move_date"):
+        answers["move_date"] = _iso_date(answers["move_date"], code="counter.move_date", what="異動日")
     today = timezone.localdate()
     with transaction.atomic():
         locked = CounterSession.objects.select_for_update().get(pk=session.pk)
@@ -318,9 +338,13 @@ def item_save(*, item: SessionItem, actor: Actor, data: Mapping[str, Any]) -> Se
 
 
 def item_include(*, item: SessionItem, actor: Actor, include: bool) -> SessionItem:
+    """The resident wants (or does not want) this procedure today."""
     _own(item.session, actor)
-    item.status = ItemStatus.INCLUDED if include else ItemStatus.EXCLUDED
-    item.save(update_fields=["status"])
+    with transaction.atomic():
+        item.status = ItemStatus.INCLUDED if include else ItemStatus.EXCLUDED
+        item.save(update_fields=["status"])
+        _audit(item.session, actor, "counter.item_included" if include else "counter.item_excluded",
+               {"procedure": item.procedure.code})
     return item
 
 
@@ -333,15 +357,19 @@ def _signed_data(definition: Any, data: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+def item_problems(*, item: SessionItem, definition: Any | None = None) -> list[Any]:
+    """The field errors left in one procedure, as the resident's signature would submit it."""
+    definition = definition or item.procedure.current_form.parsed()
+    return validate_submission(definition, _signed_data(definition, item.data), today=timezone.localdate()).errors
+
+
 def session_check(*, session: CounterSession) -> dict[int, list[Any]]:
     """Field errors per included item (empty: ready for the resident's signature)."""
-    today = timezone.localdate()
     problems: dict[int, list[Any]] = {}
     for item in session.items.filter(status=ItemStatus.INCLUDED).select_related("procedure"):
-        definition = item.procedure.current_form.parsed()
-        result = validate_submission(definition, _signed_data(definition, item.data), today=today)
-        if not result.ok:
-            problems[item.pk] = result.errors
+        errors = item_problems(item=item)
+        if errors:
+            problems[item.pk] = errors
     return problems
 
 
@@ -474,3 +502,9 @@ def rules_load_defaults(*, municipality: Any) -> int:
         )
         count += 1
     return count
+
+
+def paper_submit(*, procedure: Procedure, data: Mapping[str, Any], actor: Actor) -> Application:
+    """A paper application typed in by the back office from a blank form (channel 紙)."""
+    require_clerk(actor)
+    return app_services.application_submit(procedure=procedure, data=data, channel=Channel.PAPER, actor=actor)

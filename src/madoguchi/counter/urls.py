@@ -11,7 +11,6 @@ urlpatterns = [
     path("paper/<slug:code>/", views.blank, name="blank"),
     path("kiosk/", views.kiosk, name="kiosk"),
     path("kiosk/<uuid:token>/sign/", views.kiosk_sign, name="kiosk_sign"),
-    path("demo-cards.json", views.members_json, name="demo_cards"),
     path("s/<uuid:token>/", views.session, name="session"),
     path("s/<uuid:token>/card/", views.card, name="card"),
     path("s/<uuid:token>/members/", views.members, name="members"),

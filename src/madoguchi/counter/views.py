@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
-from datetime import date
 from typing import Any
 
 from django.contrib import messages
@@ -92,20 +90,8 @@ def members(request: HttpRequest, actor: Actor, token: str) -> HttpResponse:
     rows = []
     count = int(request.POST.get("count", "0") or 0)
     for i in range(min(count + 1, 20)):
-        get = lambda k, i=i: str(request.POST.get(f"m{i}-{k}", "")).strip()  # noqa: E731
-        if not get("name"):
-            continue
-        born = get("birth_date")
-        if born:
-            try:
-                from madoguchi.core.jp.wareki import parse_date_any
-
-                born = parse_date_any(born).isoformat()
-            except (ValueError, OverflowError):
-                messages.error(request, f"【counter.member_birth_date】{get('name')} さんの生年月日を読み取れません。")
-                return redirect("counter:session", token=token)
-        rows.append({"name": get("name"), "kana": get("kana"), "birth_date": born, "sex": get("sex"),
-                     "relationship": get("relationship")})
+        rows.append({k: str(request.POST.get(f"m{i}-{k}", "")).strip()
+                     for k in ("name", "kana", "birth_date", "sex", "relationship")})
     services.session_set_members(session=s, actor=actor, members=rows)
     return HttpResponseRedirect(reverse("counter:session", kwargs={"token": token}) + "#interview")
 
@@ -115,14 +101,6 @@ def members(request: HttpRequest, actor: Actor, token: str) -> HttpResponse:
 def interview(request: HttpRequest, actor: Actor, token: str) -> HttpResponse:
     s = _session(actor, token)
     answers: dict[str, Any] = {k: str(request.POST.get(k, "")).strip() for k in ANSWER_FIELDS}
-    if answers.get("move_date"):
-        try:
-            from madoguchi.core.jp.wareki import parse_date_any
-
-            answers["move_date"] = parse_date_any(answers["move_date"]).isoformat()
-        except (ValueError, OverflowError):
-            messages.error(request, "【counter.move_date】異動日を読み取れません（例: 令和8年11月20日）。")
-            return redirect("counter:session", token=token)
     answers["insurance"] = str(request.POST.get("insurance", "")) or None
     answers["daycare_wanted"] = request.POST.get("daycare_wanted") == "on"
     answers["care_needed"] = request.POST.get("care_needed") == "on"
@@ -150,8 +128,7 @@ def item(request: HttpRequest, actor: Actor, token: str, item_id: int) -> HttpRe
             services.item_save(item=it, actor=actor, data=data)
             return HttpResponseRedirect(request.path + "#f-" + action.split(":", 1)[1].split("[", 1)[0])
         it = services.item_save(item=it, actor=actor, data=data)
-        check = validate_submission(definition, services._signed_data(definition, it.data), today=timezone.localdate())
-        errors = errors_for(check.errors, {f.id for f in fields})
+        errors = errors_for(services.item_problems(item=it, definition=definition), {f.id for f in fields})
         for path, problems in upload_errors.items():
             errors.setdefault(path, []).extend(problems)
         if not errors:
@@ -218,10 +195,11 @@ def kiosk(request: HttpRequest, actor: Actor) -> HttpResponse:
     s = selectors.kiosk_session(actor=actor)
     context: dict[str, Any] = {"actor": actor, "s": s}
     if s is not None:
-        context["forms"] = [
-            (i, display_rows(i.procedure.current_form.parsed(), unseal(i.procedure.current_form.parsed(), i.data)))
-            for i in s.items.filter(status=ItemStatus.INCLUDED).select_related("procedure", "procedure__department")
-        ]
+        forms = []
+        for i in s.items.filter(status=ItemStatus.INCLUDED).select_related("procedure", "procedure__department"):
+            definition = i.procedure.current_form.parsed()
+            forms.append((i, display_rows(definition, unseal(definition, i.data))))
+        context["forms"] = forms
     template = "counter/_kiosk_body.html" if request.htmx else "counter/kiosk.html"  # type: ignore[attr-defined]
     return render(request, template, context)
 
@@ -253,15 +231,6 @@ def stats(request: HttpRequest, actor: Actor) -> HttpResponse:
     })
 
 
-@staff_view
-def members_json(request: HttpRequest, actor: Actor) -> HttpResponse:
-    """Demo cards as JSON payloads for the demo card reader (demo mode only)."""
-    return HttpResponse(json.dumps(selectors.demo_cards(actor=actor), ensure_ascii=False),
-                        content_type="application/json")
-
-
-def _today() -> date:
-    return timezone.localdate()
 
 
 # ------------------------------------------------------------------ the paper way (baseline, 代理入力)
@@ -269,10 +238,9 @@ def _today() -> date:
 def blank(request: HttpRequest, actor: Actor, code: str) -> HttpResponse:
     """One procedure typed from a blank form, as the back office does with a paper application: the
     baseline the counter session is measured against (every field typed by the clerk)."""
-    from madoguchi.applications.services import application_submit
     from madoguchi.catalog.models import Procedure
 
-    services._require_clerk(actor)
+    services.require_clerk(actor)
     procedure = Procedure.objects.filter(municipality=actor.municipality, code=code, is_active=True).first()
     if procedure is None:
         raise Http404()
@@ -290,7 +258,7 @@ def blank(request: HttpRequest, actor: Actor, code: str) -> HttpResponse:
             check = validate_submission(definition, data, today=timezone.localdate())
             errors = errors_for(check.errors, {f.id for f in fields})
             if not errors and not upload_errors:
-                application = application_submit(procedure=procedure, data=data, channel="paper", actor=actor)
+                application = services.paper_submit(procedure=procedure, data=data, actor=actor)
                 messages.success(request, f"{procedure.name} を受け付けました（{application.reception_number}）。")
                 return redirect("counter:blank_index")
             for path, problems in upload_errors.items():
@@ -316,13 +284,12 @@ def missing(request: HttpRequest, actor: Actor, token: str) -> HttpResponse:
     questions once and never opens a form that is already complete."""
     s = _session(actor, token)
     items = list(s.items.filter(status=ItemStatus.INCLUDED).select_related("procedure", "procedure__department"))
-    today = timezone.localdate()
 
     def open_fields(it: Any, definition: Any) -> tuple[list[Any], dict[str, list[str]]]:
-        check = validate_submission(definition, services._signed_data(definition, it.data), today=today)
-        roots = {e.path.split(".")[0].split("[")[0] for e in check.errors}
+        problems = services.item_problems(item=it, definition=definition)
+        roots = {e.path.split(".")[0].split("[")[0] for e in problems}
         fields = [f for _, f in definition.top_level_fields() if f.id in roots]
-        errors = {f"i{it.pk}.{k}": v for k, v in errors_for(check.errors, roots).items()}
+        errors = {f"i{it.pk}.{k}": v for k, v in errors_for(problems, roots).items()}
         return fields, errors
 
     if request.method == "POST" and s.status == SessionStatus.OPEN:
