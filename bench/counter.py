@@ -319,36 +319,10 @@ class Filler:
 
 # ---------------------------------------------------------------------------------------------- (a)
 def missing(item: Any) -> tuple[list[Any], dict[str, Any]]:
-    """The top-level fields of a counter item still empty and required, and plausible values the resident
-    tells the clerk (as tests/browser/test_counter_journey.py decides them)."""
-    import random
+    """What the clerk still asks and what the family answers (shared with the journey test)."""
+    from madoguchi.counter.demo import plausible_answers
 
-    from django.utils import timezone
-
-    from madoguchi.catalog.schema import validate_submission
-    from madoguchi.counter import services
-    from madoguchi.demo.generator import sample_submission
-
-    definition = item.procedure.current_form.parsed()
-    check = validate_submission(definition, services._signed_data(definition, item.data), today=timezone.localdate())
-    roots: list[str] = []
-    for err in check.errors:
-        root = err.path.split(".")[0].split("[")[0]
-        if root not in roots:
-            roots.append(root)
-    sample = sample_submission(definition, rng=random.Random(item.pk), today=timezone.localdate(), resident=None,
-                               files=[{"sha256": "0" * 64, "filename": "書類.pdf", "mime": "application/pdf", "size": 10},
-                                      {"sha256": "1" * 64, "filename": "写真.png", "mime": "image/png", "size": 10}])
-    fields = [f for _, f in definition.top_level_fields() if f.id in roots]
-    values: dict[str, Any] = {}
-    for f in fields:
-        have = item.data.get(f.id)
-        if f.type == "group" and isinstance(have, list) and isinstance(sample.get(f.id), list) and sample[f.id]:
-            model = sample[f.id][0]
-            values[f.id] = [{k: v for k, v in model.items() if k not in h} for h in have]
-        elif f.id in sample:
-            values[f.id] = sample[f.id]
-    return fields, values
+    return plausible_answers(item)
 
 
 def counter_run(page: Any, context: Any, family: dict[str, Any], files_dir: Path) -> dict[str, Any]:

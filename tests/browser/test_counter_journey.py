@@ -18,9 +18,8 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from madoguchi.applications.models import Application
-from madoguchi.catalog.schema import validate_submission
 from madoguchi.counter import services
-from madoguchi.counter.demo import family_card
+from madoguchi.counter.demo import family_card, plausible_answers
 from madoguchi.counter.models import CounterSession, SessionItem
 from madoguchi.demo.generator import sample_submission
 from tests.browser.conftest import login
@@ -40,27 +39,8 @@ def files(tmp_path: Path) -> dict[str, Path]:
 
 
 def _missing(item: SessionItem) -> tuple[list[Any], dict[str, Any]]:
-    """The top-level fields still empty and required, and plausible values the resident tells the clerk."""
-    definition = item.procedure.current_form.parsed()
-    check = validate_submission(definition, services._signed_data(definition, item.data), today=timezone.localdate())
-    roots = []
-    for err in check.errors:
-        root = err.path.split(".")[0].split("[")[0]
-        if root not in roots:
-            roots.append(root)
-    sample = sample_submission(definition, rng=random.Random(item.pk), today=timezone.localdate(), resident=None,
-                               files=[{"sha256": "0" * 64, "filename": "書類.pdf", "mime": "application/pdf", "size": 10},
-                                      {"sha256": "1" * 64, "filename": "写真.png", "mime": "image/png", "size": 10}])
-    fields = [f for _, f in definition.top_level_fields() if f.id in roots]
-    values: dict[str, Any] = {}
-    for f in fields:
-        have = item.data.get(f.id)
-        if f.type == "group" and isinstance(have, list) and isinstance(sample.get(f.id), list) and sample[f.id]:
-            model = sample[f.id][0]
-            values[f.id] = [{k: v for k, v in model.items() if k not in h} for h in have]
-        elif f.id in sample:
-            values[f.id] = sample[f.id]
-    return fields, values
+    """The fields still empty and required, and what the family answers."""
+    return plausible_answers(item)
 
 
 def test_family_of_four_moves_in_at_the_counter_and_signs_once(

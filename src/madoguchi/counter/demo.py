@@ -82,3 +82,32 @@ def counter_demo_ensure(*, municipality: Any) -> None:
 
     rules_load_defaults(municipality=municipality)
     family_reservation(municipality=municipality)
+
+
+def plausible_answers(item: Any) -> tuple[list[Any], dict[str, Any]]:
+    """The top-level fields of a counter item that nothing could fill, and what a resident might answer
+    (from the demo generator): the questions the clerk still asks, for the demo, the journey test and
+    bench/counter.py."""
+    from madoguchi.counter.services import item_problems
+    from madoguchi.demo.generator import sample_submission
+
+    definition = item.procedure.current_form.parsed()
+    roots: list[str] = []
+    for err in item_problems(item=item, definition=definition):
+        root = err.path.split(".")[0].split("[")[0]
+        if root not in roots:
+            roots.append(root)
+    files = [{"sha256": "0" * 64, "filename": "書類.pdf", "mime": "application/pdf", "size": 10},
+             {"sha256": "1" * 64, "filename": "写真.png", "mime": "image/png", "size": 10}]
+    sample = sample_submission(definition, rng=random.Random(item.pk), today=timezone.localdate(), resident=None,
+                               files=files)
+    fields = [f for _, f in definition.top_level_fields() if f.id in roots]
+    values: dict[str, Any] = {}
+    for f in fields:
+        have = item.data.get(f.id)
+        if f.type == "group" and isinstance(have, list) and isinstance(sample.get(f.id), list) and sample[f.id]:
+            model = sample[f.id][0]
+            values[f.id] = [{k: v for k, v in model.items() if k not in h} for h in have]
+        elif f.id in sample:
+            values[f.id] = sample[f.id]
+    return fields, values

@@ -375,3 +375,14 @@ def notice_email(*, application: Application, to: str, what: str) -> None:
         )
     except Exception:
         logger.exception("portal.notify_mail_failed", extra={"application": application.pk})
+
+
+def move_in_day(*, application: Application) -> date | None:
+    """The move date the resident gave (転入予約: 転入予定日): slots are offered from that day on."""
+    for key, value in application.data.items():
+        if "date" in key and ("move" in key or "tennyu" in key) and isinstance(value, str):
+            try:
+                return date.fromisoformat(value)
+            except ValueError:
+                continue
+    return None

@@ -21,6 +21,7 @@ from madoguchi.catalog.models import Procedure
 from madoguchi.catalog.schema import display_rows, validate_submission
 from madoguchi.core.errors import MadoguchiError
 from madoguchi.identity.api import PortalIdentity, current_identity, identity_required, login_url
+from madoguchi.payments.selectors import payment_for
 from madoguchi.portal import selectors, services
 from madoguchi.portal.forms import (
     build_views,
@@ -317,6 +318,7 @@ def my_detail(request: HttpRequest, pk: int) -> HttpResponse:
     application = _my_application(request, pk)
     definition = application.form_version.parsed()
     status = application.status.code
+    payment = payment_for(application)
     return render(
         request,
         "portal/my_detail.html",
@@ -329,25 +331,16 @@ def my_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "can_withdraw": application.is_open and status not in {"withdrawn"},
             "reservations": application.reservations.filter(status="booked"),
             "reservation": application.procedure.code in RESERVATION_PROCEDURES,
-            "payment": _payment(application),
-            "pay_url": _pay_url(application),
-            "documents": _documents(application),
+            "payment": payment,
+            "pay_url": _pay_url(application, payment),
+            "documents": application.issued_documents.all(),
         },
     )
 
 
-def _payment(application: Any) -> Any:
-    try:
-        from madoguchi.payments.selectors import payment_for  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        return None
-    return payment_for(application)
-
-
-def _pay_url(application: Any) -> str:
+def _pay_url(application: Any, payment: Any) -> str:
     if not application.procedure.fee or not application.is_open:
         return ""
-    payment = _payment(application)
     if payment is not None and getattr(payment, "state", "") == "paid":
         return ""
     return reverse("portal:my_pay", kwargs={"pk": application.pk})
@@ -371,9 +364,6 @@ def my_pay(request: HttpRequest, pk: int) -> HttpResponse:
         return HttpResponseRedirect(back)
     return HttpResponseRedirect(url)
 
-
-def _documents(application: Any) -> list[Any]:
-    return list(application.issued_documents.all())
 
 
 @identity_required("account")
@@ -471,7 +461,7 @@ def my_reservation(request: HttpRequest, pk: int) -> HttpResponse:
     if purpose is None:
         raise Http404()
     municipality = application.municipality
-    move_day = _move_in_day(application)
+    move_day = services.move_in_day(application=application)
     start = max(services.first_bookable_day(municipality), move_day or date.min)
     if request.method == "POST":
         day_text, _sep, start_text = str(request.POST.get("slot", "")).partition("T")
@@ -502,11 +492,4 @@ def my_reservation(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-def _move_in_day(application: Any) -> date | None:
-    for key, value in application.data.items():
-        if "date" in key and ("move" in key or "tennyu" in key) and isinstance(value, str):
-            try:
-                return date.fromisoformat(value)
-            except ValueError:
-                continue
-    return None
+
