@@ -4,6 +4,7 @@ and announces it in its aria-live region. axe-core on kiosk, display, call scree
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -63,6 +64,12 @@ def test_kiosk_ticket_called_at_the_counter_appears_live_on_the_display(
     expect(display.locator("#display-board")).to_contain_text("いまお呼びしている番号はありません")
     assert_accessible(display, "呼出表示")
     display.evaluate("() => { window.__loadedOnce = true; }")
+    # the chime is switched on once when the screen is set up (browsers play sound only after a press)
+    chime = display.get_by_role("button", name="呼出音を鳴らす")
+    chime.focus()
+    display.keyboard.press("Enter")
+    expect(display.get_by_role("button", name="呼出音を止める")).to_have_attribute("aria-pressed", "true")
+    expect(display.locator("[data-chime-count]")).to_have_attribute("data-chime-count", "1")  # a test ring
 
     # the kiosk, keyboard only: Tab to the service, Enter
     page.goto("/reception/kiosk/")
@@ -94,7 +101,17 @@ def test_kiosk_ticket_called_at_the_counter_appears_live_on_the_display(
     expect(display.locator(".display-calls__row--latest")).to_contain_text("1番窓口")
     expect(display.locator("#display-announce")).to_contain_text("住-001 番の方、1番窓口 へお越しください")
     assert display.evaluate("() => window.__loadedOnce === true"), "the display page was reloaded"
+    expect(display.locator("[data-chime-count]")).to_have_attribute("data-chime-count", "2")  # rang for the call
     assert_accessible(display, "呼出表示（呼出中）")
+
+    # the call screen's waiting list follows the kiosk by itself (no reload)
+    clerk.evaluate("() => { window.__clerkLoadedOnce = true; }")
+    page.goto("/reception/kiosk/")
+    with page.expect_navigation(wait_until="load"):
+        page.get_by_role("button", name=re.compile("住民異動")).click()
+    expect(page.get_by_test_id("ticket-number")).to_have_text("住-002")
+    expect(clerk.get_by_role("region", name="お待ちの方（1 人）")).to_contain_text("住-002", timeout=10000)
+    assert clerk.evaluate("() => window.__clerkLoadedOnce === true"), "the call screen was reloaded"
 
     # recall, start, finish; the floor dashboard
     with clerk.expect_navigation(wait_until="load"):
@@ -108,7 +125,7 @@ def test_kiosk_ticket_called_at_the_counter_appears_live_on_the_display(
     clerk.goto("/reception/floor/")
     expect(clerk.get_by_role("heading", level=1)).to_contain_text("フロアの状況")
     assert_accessible(clerk, "フロアの状況")
-    assert Ticket.objects.get().status == TicketStatus.DONE
+    assert Ticket.objects.get(number="住-001").status == TicketStatus.DONE
 
 
 def test_display_and_kiosk_check_in_work_with_the_keyboard_only(

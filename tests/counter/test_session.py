@@ -175,27 +175,75 @@ def test_card_errors_are_clear_and_change_nothing(town: Any, clerk: Actor) -> No
     assert session.card == {} and session.members == []
 
 
-def test_forms_pdf_is_rendered_in_the_background_after_signing(town: Any, clerk: Actor, settings: Any) -> None:
-    """With pre-rendering on (as in the demo and production), the print request finds the PDF ready."""
+def _settle(key: str, deadline: float) -> Any:
+    """The cached value once the background renders are done (their threads joined: each closes its
+    database connection before the test database goes)."""
     import time
 
     from django.core.cache import cache
 
+    while cache.get(key) is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    for thread in threading.enumerate():
+        if thread.name == "forms-pdf":
+            thread.join(max(deadline - time.monotonic(), 1))
+    return cache.get(key)
+
+
+def _printed_numbers(pdf: bytes) -> set[str]:
+    import re
+
+    from tests.printing.pdfcheck import page_texts
+
+    return {m for page in page_texts(pdf) for m in re.findall(r"R\d\d-\S+?-\d{6}", page.text)}
+
+
+def test_forms_pdf_rendered_while_the_resident_signs_is_the_one_printed(town: Any, clerk: Actor, settings: Any) -> None:
+    """Handed over to the resident's screen, the forms are rendered ahead; after the signature the print
+    request gets that PDF at once — and it carries the 受付番号 the applications were filed with."""
+    import time
+
+    from madoguchi.counter.printed import _key, forms_pdf_for
+
+    settings.MADOGUCHI_COUNTER_PRERENDER = True
+    session = serve(town, clerk, reservation(town))  # ends with session_ready: the render ahead starts
+    ahead = _settle(_key(session.token, "ahead"), time.monotonic() + 60)
+    assert ahead is not None and bytes(ahead[1]).startswith(b"%PDF")
+    signed = services.session_sign(session=session, actor=clerk, signature_png=None, confirmed=True)
+    ready = _settle(_key(signed.token), time.monotonic() + 60)
+    assert ready is not None and bytes(ready) == bytes(ahead[1])
+    filed = {i.application.reception_number for i in signed.items.exclude(application=None).select_related("application")}
+    assert len(filed) == signed.items.exclude(application=None).count() >= 3
+    assert _printed_numbers(bytes(ready)) == filed
+    assert forms_pdf_for(signed.pk, signed.token) == bytes(ready)
+
+
+def test_forms_pdf_rendered_ahead_is_not_used_when_a_number_was_taken_meanwhile(
+    town: Any, clerk: Actor, settings: Any
+) -> None:
+    """Another application of the same department between the hand-over and the signature takes the
+    受付番号 the render ahead printed: the print shows the numbers actually filed."""
+    import time
+
+    from madoguchi.applications.services import application_submit
     from madoguchi.counter.printed import _key, forms_pdf_for
 
     settings.MADOGUCHI_COUNTER_PRERENDER = True
     session = serve(town, clerk, reservation(town))
+    ahead = _settle(_key(session.token, "ahead"), time.monotonic() + 60)
+    assert ahead is not None
+    tennyu = session.items.get(procedure__code="shimin-tennyu")
+    # the same department files something else first (e.g. a paper form typed in the back office)
+    from madoguchi.counter.services import _signed_data
+
+    definition = tennyu.procedure.current_form.parsed()
+    application_submit(procedure=tennyu.procedure, data=_signed_data(definition, tennyu.data), channel="paper", actor=clerk)
     signed = services.session_sign(session=session, actor=clerk, signature_png=None, confirmed=True)
-    deadline = time.monotonic() + 60
-    while cache.get(_key(signed.token)) is None and time.monotonic() < deadline:
-        time.sleep(0.1)
-    while cache.get(_key(signed.token) + ":busy") is not None and time.monotonic() < deadline:
-        time.sleep(0.1)
-    for thread in threading.enumerate():
-        if thread.name == "forms-pdf":
-            thread.join(30)  # its database connection is closed before the test database goes
-    ready = cache.get(_key(signed.token))
-    assert ready is not None and bytes(ready).startswith(b"%PDF")
+    ready = _settle(_key(signed.token), time.monotonic() + 60)
+    assert ready is not None and bytes(ready) != bytes(ahead[1])
+    filed = {i.application.reception_number for i in signed.items.exclude(application=None).select_related("application")}
+    assert _printed_numbers(bytes(ready)) == filed
+    assert _printed_numbers(bytes(ahead[1])) != filed
     assert forms_pdf_for(signed.pk, signed.token) == bytes(ready)
 
 

@@ -267,3 +267,27 @@ def test_mynumber_reveal_refusal_is_a_fragment(
     )
     assert response.status_code == 200 and "mynumber.not_found" in response.content.decode()
     assert "<html" not in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_print_one_application_from_its_page(
+    client: Client, procedure: Any, notification: Any, valid_data: dict, handler: Actor, kaigo_handler: Actor
+) -> None:
+    """「申請書を印刷（PDF）」 on the application page: the form in Japanese layout, the print audited;
+    another department's application cannot be printed."""
+    from tests.printing.pdfcheck import page_texts
+
+    mine = submit(procedure, valid_data)
+    theirs = submit(notification, valid_data | {"name": "介護 次郎"})
+    login(client, "kosodate")
+    page = client.get(f"/staff/applications/{mine.pk}/").content.decode()
+    assert f'href="/staff/applications/{mine.pk}/form.pdf"' in page and "申請書を印刷（PDF）" in page
+    response = client.get(f"/staff/applications/{mine.pk}/form.pdf")
+    assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
+    assert response["Cache-Control"] == "private, no-store" and "inline" in response["Content-Disposition"]
+    text = "".join(p.text for p in page_texts(response.content))
+    assert mine.reception_number in text and valid_data["name"].replace(" ", "") in text.replace(" ", "")
+    printed = AuditEvent.objects.filter(action="application.print", object_id=str(mine.pk))
+    assert printed.count() == 1 and printed.get().actor == handler.label
+    assert client.get(f"/staff/applications/{theirs.pk}/form.pdf").status_code == 403
+    assert not AuditEvent.objects.filter(action="application.print", object_id=str(theirs.pk)).exists()

@@ -389,6 +389,10 @@ def session_ready(*, session: CounterSession, actor: Actor) -> CounterSession:
         locked.version += 1
         locked.save(update_fields=["status", "version"])
         _audit(locked, actor, "counter.ready")
+        if _can_print():
+            from madoguchi.counter.printed import prerender_ahead
+
+            prerender_ahead(locked.pk, locked.token)  # rendered while the resident reads and signs
     return locked
 
 

@@ -12,9 +12,11 @@ embeds the subsets it uses, and the URL fetcher hands out only the files in this
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -86,15 +88,21 @@ def forms_pdf(*, applications: Sequence[Application], title: str = "") -> bytes:
     ``title`` is the PDF's document title (default: the form's title, or 「申請書 N件」)."""
     if not applications:
         raise ValueError("forms_pdf needs at least one application")
+    definitions: dict[int, FormDefinition] = {}
+    return sheets_pdf(
+        sheets=[form_sheet(application=a, definitions=definitions) for a in applications], title=title
+    )
+
+
+def sheets_pdf(*, sheets: Sequence[FormSheet], title: str = "") -> bytes:
+    """The PDF of prepared sheets (``form_sheet``): the same bytes for the same sheets, whenever."""
+    if not sheets:
+        raise ValueError("sheets_pdf needs at least one sheet")
     from weasyprint.text.fonts import FontConfiguration
 
     font_config = FontConfiguration()
     fetcher = _fetcher()
-    definitions: dict[int, FormDefinition] = {}
-    documents = []
-    for application in applications:
-        sheet = form_sheet(application=application, definitions=definitions)
-        documents.append(_render(sheet, font_config=font_config, fetcher=fetcher))
+    documents = [_render(sheet, font_config=font_config, fetcher=fetcher) for sheet in sheets]
     pages = [page for document in documents for page in document.pages]
     combined = documents[0].copy(pages)
     if title:
@@ -106,6 +114,13 @@ def forms_pdf(*, applications: Sequence[Application], title: str = "") -> bytes:
     pdf = combined.write_pdf()
     assert isinstance(pdf, bytes)
     return pdf
+
+
+def sheets_digest(sheets: Sequence[FormSheet]) -> str:
+    """A digest of everything the sheets print: equal digests, equal forms (used to check that a PDF
+    rendered ahead of time still shows exactly what was filed)."""
+    payload = json.dumps([asdict(sheet) for sheet in sheets], ensure_ascii=False, sort_keys=True)
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
 def form_pdf(*, application: Application) -> bytes:

@@ -20,6 +20,7 @@ urlpatterns = [
     path("staff/", views.staff_home, name="staff_home"),
     path("staff/reservations/", views.staff_reservations, name="staff_reservations"),
     path("staff/counter/<int:number>/", views.staff_counter, name="staff_counter"),
+    path("staff/counter/<int:number>/queue/", views.staff_counter_queue, name="staff_counter_queue"),
     path("staff/counter/<int:number>/call-next/", views.staff_call_next, name="staff_call_next"),
     path(
         "staff/counter/<int:number>/tickets/<int:pk>/transfer/", views.staff_transfer, name="staff_transfer"

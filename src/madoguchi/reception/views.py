@@ -284,6 +284,13 @@ def staff_counter(request: HttpRequest, actor: Actor, number: int) -> HttpRespon
     )
 
 
+@staff_view
+def staff_counter_queue(request: HttpRequest, actor: Actor, number: int) -> HttpResponse:
+    """The waiting list the call screen polls (only that part: the clerk's forms are left alone)."""
+    counter = _counter(actor, number)
+    return render(request, "reception/_staff_queue.html", {"queue": selectors.counter_queue(counter=counter)})
+
+
 @require_POST
 @staff_view
 def staff_call_next(request: HttpRequest, actor: Actor, number: int) -> HttpResponse:

@@ -10,6 +10,7 @@ urlpatterns = [
     path("", views.inbox, name="inbox"),
     path("export.csv", views.export_csv, name="export_csv"),
     path("applications/<int:pk>/", views.detail, name="detail"),
+    path("applications/<int:pk>/form.pdf", views.form_pdf, name="form_pdf"),
     path("applications/<int:pk>/transition/", views.transition, name="transition"),
     path("applications/<int:pk>/correction/", views.correction, name="correction"),
     path("applications/<int:pk>/assign/", views.assign, name="assign"),

@@ -16,7 +16,7 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.http import content_disposition_header, url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.http import require_POST
 
 from madoguchi.applications import selectors, services
@@ -253,6 +253,23 @@ def attachment(request: HttpRequest, actor: Actor, pk: int, attachment_id: int) 
     return response
 
 
+@staff_view
+def form_pdf(request: HttpRequest, actor: Actor, pk: int) -> HttpResponse:
+    """The application's 申請書 as a PDF to print (和暦, Noto CJK embedded; the print is audited)."""
+    from madoguchi.printing.services import application_print
+
+    application = selectors.application_detail(actor=actor, pk=pk)
+    response = HttpResponse(
+        application_print(actor=actor, application=application), content_type="application/pdf"
+    )
+    response["Content-Disposition"] = (
+        content_disposition_header(as_attachment=False, filename=f"申請書-{application.reception_number}.pdf")
+        or "inline"
+    )
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
 @require_POST
 @staff_view
 def resident_message(request: HttpRequest, actor: Actor, pk: int) -> HttpResponse:
@@ -276,6 +293,8 @@ def issue_document(request: HttpRequest, actor: Actor, pk: int) -> HttpResponse:
     if upload is None:
         messages.error(request, "【document.missing】交付するPDFファイルを選んでください。")
         return redirect("staff:detail", pk=pk)
-    document_issue(application=application, actor=actor, content=upload.read(), filename=upload.name or "document.pdf")
+    document_issue(
+        application=application, actor=actor, content=upload.read(), filename=upload.name or "document.pdf"
+    )
     messages.success(request, f"{application.reception_number} の交付文書を登録しました。")
     return redirect("staff:detail", pk=pk)
