@@ -147,12 +147,15 @@ def prerender_ahead(session_id: int, token: Any) -> None:
     """On hand-over to the resident: render the forms as signing would file them."""
 
     def work() -> None:
+        from dataclasses import asdict
+
         from madoguchi.printing.render import sheets_digest, sheets_pdf
 
         sheets = expected_sheets(session_id)
         if sheets:
             pdf = sheets_pdf(sheets=sheets, title=TITLE)
-            cache.set(_key(token, "ahead"), (sheets_digest(sheets), pdf), timeout=TTL)
+            ahead = (sheets_digest(sheets), pdf, [asdict(sheet) for sheet in sheets])
+            cache.set(_key(token, "ahead"), ahead, timeout=TTL)
 
     _in_background(_key(token, "ahead-busy"), work)
 
@@ -173,7 +176,20 @@ def _filed_pdf(session_id: int, token: Any) -> bytes:
     ahead = _wait_for(_key(token, "ahead"), _key(token, "ahead-busy"))
     if ahead is not None and ahead[0] == sheets_digest(sheets):
         return bytes(ahead[1])
+    if ahead is not None:  # why, by field name only (the values are personal data)
+        logger.info(
+            "counter.prerender_stale", extra={"session": session_id, "differs": _differs(ahead[2], sheets)}
+        )
     return sheets_pdf(sheets=sheets, title=TITLE)
+
+
+def _differs(before: list[dict[str, Any]], sheets: list[Any]) -> list[str]:
+    from dataclasses import asdict
+
+    after = [asdict(sheet) for sheet in sheets]
+    if len(before) != len(after):
+        return ["forms"]
+    return sorted({key for b, a in zip(before, after, strict=True) for key in a if b.get(key) != a[key]})
 
 
 def _wait_for(key: str, busy_key: str) -> Any:
