@@ -24,6 +24,7 @@ class Result:
     stats: Stats
     notes: list[str] = field(default_factory=list)
     stable: bool | None = None  # the solver's own claim; the verifier decides
+    status: str = "heuristic"  # exact: OPTIMAL (proved) | FEASIBLE (time limit) | heuristic
 
 
 def make_stats(instance: Instance, assignment: dict[str, str | None], seconds: float) -> Stats:

@@ -1,4 +1,4 @@
-"""Solvers as plugins (``solvers["rule"]``, ``solvers["stable"]``) and the result they return."""
+"""Solvers as plugins (``solvers["rule"]``, ``["stable"]``, ``["exact"]``) and the result they return."""
 
 from __future__ import annotations
 
@@ -10,12 +10,15 @@ __all__ = ["Result", "Solver", "Stats", "make_stats", "solvers"]
 
 
 class Solver(Plugin):
-    """Contract: ``solve(instance)`` returns a ``Result`` for every child of the instance."""
+    """Contract: ``solve(instance)`` returns a ``Result`` for every child of the instance.
 
-    def solve(self, instance: Instance) -> Result:
+    ``time_limit`` (seconds) bounds the search of solvers that search; the others ignore it.
+    """
+
+    def solve(self, instance: Instance, *, time_limit: float | None = None) -> Result:
         raise NotImplementedError
 
 
 solvers: Registry[Solver] = Registry("nursery.solvers")
 
-from madoguchi.nursery.solvers import rule, stable  # noqa: E402, F401  (register the plugins)
+from madoguchi.nursery.solvers import exact, rule, stable  # noqa: E402, F401  (register the plugins)

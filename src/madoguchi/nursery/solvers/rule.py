@@ -19,7 +19,7 @@ from madoguchi.nursery.solvers import Result, Solver, make_stats, solvers
 class RuleSolver(Solver):
     verbose_name = "指数優先（手作業の手順）"
 
-    def solve(self, instance: Instance) -> Result:
+    def solve(self, instance: Instance, *, time_limit: float | None = None) -> Result:
         started = time.perf_counter()
         used: dict[tuple[str, int], int] = {}
         for c in instance.children:

@@ -33,7 +33,7 @@ MAX_ROUNDS = 50
 class StableSolver(Solver):
     verbose_name = "安定マッチング（受入保留方式・きょうだい対応のヒューリスティック）"
 
-    def solve(self, instance: Instance) -> Result:
+    def solve(self, instance: Instance, *, time_limit: float | None = None) -> Result:
         started = time.perf_counter()
         kids_of: dict[str, list[Child]] = {
             u.household: [instance.child_by_id[cid] for cid in u.children] for u in instance.units

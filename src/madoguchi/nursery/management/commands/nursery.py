@@ -24,7 +24,8 @@ class Command(BaseCommand):
         match.add_argument("--children", required=True, type=Path, help="申込者データ CSV")
         match.add_argument("--facilities", required=True, type=Path, help="保育所データ CSV")
         match.add_argument("--combinations", type=Path, help="組み合わせファイル CSV (任意)")
-        match.add_argument("--solver", default="stable", choices=solvers.keys())
+        match.add_argument("--solver", default="exact", choices=solvers.keys())
+        match.add_argument("--time-limit", type=float, default=None, help="探索の制限時間（秒, exact）")
         match.add_argument("--out", required=True, type=Path, help="結果 CSV (UTF-8 BOM)")
         match.add_argument("--xlsx", type=Path, help="結果 Excel")
         match.add_argument("--summary", type=Path, help="集計 JSON")
@@ -43,7 +44,9 @@ class Command(BaseCommand):
     def _generate(self, opts: dict[str, Any]) -> None:
         out: Path = opts["out"]
         out.mkdir(parents=True, exist_ok=True)
-        instance = generate_instance(children=opts["children"], facilities=opts["facilities"], seed=opts["seed"])
+        instance = generate_instance(
+            children=opts["children"], facilities=opts["facilities"], seed=opts["seed"]
+        )
         io.write_children_csv(instance, out / "children.csv")
         io.write_facilities_csv(instance, out / "facilities.csv")
         families = sum(1 for u in instance.units if u.is_family)
@@ -64,11 +67,12 @@ class Command(BaseCommand):
             for problem in exc.problems:
                 self.stderr.write(str(problem))
             raise CommandError(f"【{exc.code}】{exc.message} 選考は実行していません。", returncode=2) from exc
-        result = solvers[opts["solver"]].solve(instance)
+        result = solvers[opts["solver"]].solve(instance, time_limit=opts.get("time_limit"))
         report = verify(instance, result)
         io.write_result_csv(instance, result, opts["out"])
         summary: dict[str, Any] = {
             "solver": result.solver,
+            "status": result.status,
             "children": len(instance.children),
             "facilities": len(instance.facilities),
             "placed": result.stats.placed,
@@ -76,6 +80,7 @@ class Command(BaseCommand):
             "unplaced": result.stats.unplaced,
             "seconds": result.stats.seconds,
             "verifier": report.summary(),
+            "blocking_coalitions": len(report.blocking),
             "stable": result.stable,
             "notes": result.notes + report.not_covered,
         }
@@ -85,7 +90,9 @@ class Command(BaseCommand):
             opts["summary"].write_text(json.dumps(summary, ensure_ascii=False, indent=1), encoding="utf-8")
         by_age = " ".join(f"{a}歳 {result.stats.placed_by_age[a]}" for a in AGES)
         v = report.summary()
-        self.stdout.write(f"解法: {result.solver}  申込 {len(instance.children)} 人 / {len(instance.facilities)} 施設")
+        self.stdout.write(
+            f"解法: {result.solver} ({result.status})  申込 {len(instance.children)} 人 / {len(instance.facilities)} 施設"
+        )
         self.stdout.write(f"内定: {result.stats.placed} 人 ({by_age})  保留: {result.stats.unplaced} 人")
         self.stdout.write(
             f"検証: 定員超過 {v['capacity']}  希望外 {v['wish']}  転園の後退 {v['transfer']}  "
