@@ -27,7 +27,9 @@ FACILITIES = (
 )
 
 
-def _write(tmp_path: Path, children: str = CHILDREN, facilities: str = FACILITIES, encoding: str = "utf-8") -> tuple[Path, Path]:
+def _write(
+    tmp_path: Path, children: str = CHILDREN, facilities: str = FACILITIES, encoding: str = "utf-8"
+) -> tuple[Path, Path]:
     c, f = tmp_path / "children.csv", tmp_path / "facilities.csv"
     c.write_bytes(children.encode(encoding))
     f.write_bytes(facilities.encode(encoding))
@@ -97,11 +99,15 @@ def _problems(tmp_path: Path, children: str = CHILDREN, facilities: str = FACILI
 
 
 def test_validation_names_row_and_column(tmp_path: Path) -> None:
-    bad = CHILDREN.replace("203,2003,3,", "203,2003,7,").replace("201,2001,3,90,90,10,20", "201,2001,3,9x,90,10,99")
+    bad = CHILDREN.replace("203,2003,3,", "203,2003,7,").replace(
+        "201,2001,3,90,90,10,20", "201,2001,3,9x,90,10,99"
+    )
     problems = _problems(tmp_path, children=bad)
     assert "【nursery.csv.bad_age】children.csv 4行目 年齢: 0〜5 の整数にしてください" in problems
     assert any(p.startswith("【nursery.csv.bad_points】children.csv 2行目 点数1") for p in problems)
-    assert any(p.startswith("【nursery.csv.unknown_facility】children.csv 2行目 希望保育園ID_2") for p in problems)
+    assert any(
+        p.startswith("【nursery.csv.unknown_facility】children.csv 2行目 希望保育園ID_2") for p in problems
+    )
 
 
 @pytest.mark.parametrize(
@@ -110,12 +116,32 @@ def test_validation_names_row_and_column(tmp_path: Path) -> None:
         (CHILDREN.replace(",きょうだいパターン", ""), FACILITIES, "nursery.csv.missing_column"),
         (CHILDREN.replace("202,2002", "201,2002"), FACILITIES, "nursery.csv.duplicate_id"),
         (CHILDREN.replace(",,1\n", ",,9\n"), FACILITIES, "nursery.csv.bad_pattern"),
-        (CHILDREN.replace("204,2004,3,65,65,20,30,,1", "204,2004,3,65,65,20,30,,2"), FACILITIES, "nursery.csv.pattern_mismatch"),
-        (CHILDREN.replace("205,2004,3,65,65,20,30", "205,2004,3,65,65,10,"), FACILITIES, "nursery.csv.no_common_facility"),
+        (
+            CHILDREN.replace("204,2004,3,65,65,20,30,,1", "204,2004,3,65,65,20,30,,2"),
+            FACILITIES,
+            "nursery.csv.pattern_mismatch",
+        ),
+        (
+            CHILDREN.replace("205,2004,3,65,65,20,30", "205,2004,3,65,65,10,"),
+            FACILITIES,
+            "nursery.csv.no_common_facility",
+        ),
         (CHILDREN.replace(",,1\n", ",,\n"), FACILITIES, "nursery.csv.pattern_missing"),
-        (CHILDREN.replace("202,2002,3,85,85,10,30,20", "202,2002,3,85,85,10,20,20"), FACILITIES, "nursery.csv.current_in_wishes"),
-        (CHILDREN.replace("203,2003,3,75,75,20,30", "203,2003,3,75,75,,"), FACILITIES, "nursery.csv.no_wishes"),
-        (CHILDREN, FACILITIES.replace("30,わかば保育園,0,0,0,3", "30,わかば保育園,0,0,0,-1"), "nursery.csv.bad_capacity"),
+        (
+            CHILDREN.replace("202,2002,3,85,85,10,30,20", "202,2002,3,85,85,10,20,20"),
+            FACILITIES,
+            "nursery.csv.current_in_wishes",
+        ),
+        (
+            CHILDREN.replace("203,2003,3,75,75,20,30", "203,2003,3,75,75,,"),
+            FACILITIES,
+            "nursery.csv.no_wishes",
+        ),
+        (
+            CHILDREN,
+            FACILITIES.replace("30,わかば保育園,0,0,0,3", "30,わかば保育園,0,0,0,-1"),
+            "nursery.csv.bad_capacity",
+        ),
     ],
 )
 def test_validation_codes(tmp_path: Path, children: str, facilities: str, code: str) -> None:

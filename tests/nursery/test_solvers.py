@@ -56,8 +56,15 @@ def singles(draw: st.DrawFn, *, common: bool = False) -> Instance:
             current = wishes[k]
         wish_points = None if common else tuple(draw(st.integers(0, 3)) for _ in range(k))
         kids.append(
-            Child(f"c{i}", f"h{i}", draw(st.integers(0, 1)), draw(st.integers(0, 3)), tuple(wishes[:k]),
-                  current=current, wish_points=wish_points)
+            Child(
+                f"c{i}",
+                f"h{i}",
+                draw(st.integers(0, 1)),
+                draw(st.integers(0, 3)),
+                tuple(wishes[:k]),
+                current=current,
+                wish_points=wish_points,
+            )
         )
     return Instance(facs, tuple(kids))
 

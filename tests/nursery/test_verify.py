@@ -10,7 +10,9 @@ def fac(fid: str, seats_age3: int) -> Facility:
     return Facility(fid, f"保育所{fid}", (0, 0, 0, seats_age3, 0, 0))
 
 
-def kid(cid: str, points: float, wishes: tuple[str, ...], *, household: str | None = None, **kw: object) -> Child:
+def kid(
+    cid: str, points: float, wishes: tuple[str, ...], *, household: str | None = None, **kw: object
+) -> Child:
     return Child(cid, household or f"h{cid}", 3, points, wishes, **kw)  # type: ignore[arg-type]
 
 
@@ -19,20 +21,26 @@ P, Q = fac("P", 1), fac("Q", 1)
 
 def test_worked_example_is_clean() -> None:
     """甲 110 P>Q, 乙 109 P>Q, 丙 108 Q>P, one seat each ⇒ 甲→P, 乙→Q, 丙 unplaced (research note §1.3)."""
-    inst = Instance((P, Q), (kid("甲", 110, ("P", "Q")), kid("乙", 109, ("P", "Q")), kid("丙", 108, ("Q", "P"))))
+    inst = Instance(
+        (P, Q), (kid("甲", 110, ("P", "Q")), kid("乙", 109, ("P", "Q")), kid("丙", 108, ("Q", "P")))
+    )
     report = verify(inst, {"甲": "P", "乙": "Q", "丙": None})
     assert report.violations == [] and report.blocking == [] and report.blocking_abh == []
 
 
 def test_blocking_pair_when_a_lower_priority_child_is_admitted() -> None:
-    inst = Instance((P, Q), (kid("甲", 110, ("P", "Q")), kid("乙", 109, ("P", "Q")), kid("丙", 108, ("Q", "P"))))
+    inst = Instance(
+        (P, Q), (kid("甲", 110, ("P", "Q")), kid("乙", 109, ("P", "Q")), kid("丙", 108, ("Q", "P")))
+    )
     report = verify(inst, {"甲": "P", "乙": None, "丙": "Q"})
     assert [(b.household, b.option) for b in report.blocking] == [("h乙", ("Q",))]
     assert report.feasible
 
 
 def test_capacity_wish_and_wasted() -> None:
-    inst = Instance((P, Q), (kid("a", 10, ("P",)), kid("b", 9, ("P",)), kid("c", 8, ("Q",)), kid("d", 7, ("P",))))
+    inst = Instance(
+        (P, Q), (kid("a", 10, ("P",)), kid("b", 9, ("P",)), kid("c", 8, ("Q",)), kid("d", 7, ("P",)))
+    )
     report = verify(inst, {"a": "P", "b": "P", "c": None, "d": "Q"})
     assert report.count("capacity") == 1
     assert report.count("wish") == 1  # d at Q, not wished
@@ -52,7 +60,10 @@ def test_transfer_made_worse_off() -> None:
 
 def test_sibling_pattern_violations() -> None:
     big = fac("R", 3)
-    same = (kid("s1", 5, ("P", "R"), household="F", pattern=1), kid("s2", 5, ("Q", "R"), household="F", pattern=1))
+    same = (
+        kid("s1", 5, ("P", "R"), household="F", pattern=1),
+        kid("s2", 5, ("Q", "R"), household="F", pattern=1),
+    )
     inst = Instance((P, Q, big), same)
     assert verify(inst, {"s1": "P", "s2": "Q"}).count("sibling") == 1  # 同保: two new facilities
     assert verify(inst, {"s1": "R", "s2": None}).count("sibling") == 1  # 同時: one without a seat

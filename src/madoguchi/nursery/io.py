@@ -205,7 +205,9 @@ def parse_children(
             values: list[float] = []
             for number in wish_numbers:
                 if number not in by_number:
-                    col.add("missing_column", n, f"点数{number}", f"希望{number}に対応する点数の列がありません")
+                    col.add(
+                        "missing_column", n, f"点数{number}", f"希望{number}に対応する点数の列がありません"
+                    )
                     continue
                 v = _number(col, n, f"点数{number}", cells[by_number[number]], "bad_points")
                 values.append(v if v is not None else 0)
@@ -278,7 +280,9 @@ def parse_combinations(
                 continue
             fac = clean_id(cells[fac_cols[number]]) if number in fac_cols else ""
             if fac and fac not in facility_ids:
-                col.add("unknown_facility", n, f"希望施設{number}", f"保育所「{fac}」は保育所データにありません")
+                col.add(
+                    "unknown_facility", n, f"希望施設{number}", f"保育所「{fac}」は保育所データにありません"
+                )
             pairs.append((cid, fac or None))
         combos.append(Combination(family, int(raw_rank), tuple(pairs)))
     return combos, col.problems
@@ -292,7 +296,10 @@ def read_instance(children: Path, facilities: Path, combinations: Path | None = 
     combos: list[Combination] = []
     if combinations is not None:
         combos, more = parse_combinations(
-            decode(combinations.read_bytes()), {c.id: c for c in kids}, {f.id for f in facs}, file=combinations.name
+            decode(combinations.read_bytes()),
+            {c.id: c for c in kids},
+            {f.id for f in facs},
+            file=combinations.name,
         )
         problems += more
     combined = {c.household for c in combos}
