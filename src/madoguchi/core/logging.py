@@ -7,7 +7,10 @@ import logging
 import re
 from datetime import UTC, datetime
 
-_MYNUMBER = re.compile(r"(?<![0-9０-９])[0-9０-９]{4}[ -]?[0-9０-９]{4}[ -]?[0-9０-９]{4}(?![0-9０-９])")
+# Not inside a longer run of letters and digits: the 12 digits within a hex hash are not a 個人番号.
+_MYNUMBER = re.compile(
+    r"(?<![0-9０-９A-Za-z])[0-9０-９]{4}[ -]?[0-9０-９]{4}[ -]?[0-9０-９]{4}(?![0-9０-９A-Za-z])"
+)
 
 
 def redact(text: str) -> str:

@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import BigIntegerField, Case, Value, When
 from django.utils import timezone
 
 from madoguchi.applications.bulk import BulkSubmission, applications_submit_bulk
@@ -444,14 +443,14 @@ def _write(items: list[_Item]) -> None:
                 ],
             )
             by_sha = {item.package.package_sha256: a.pk for item, a in zip(fresh, applications, strict=True)}  # type: ignore[union-attr]
-            # resolve the quarantined copies of the accepted packages in one statement
-            QuarantinedPackage.objects.filter(package_sha256__in=list(by_sha), resolved_at__isnull=True).update(
-                resolved_at=timezone.now(),
-                resolved_application_id=Case(
-                    *(When(package_sha256=sha, then=Value(pk)) for sha, pk in by_sha.items()),
-                    output_field=BigIntegerField(),
-                ),
-            )
+            # resolve the quarantined copies of the accepted packages: one look-up (almost always empty),
+            # then one UPDATE per package that had been quarantined before
+            quarantined = QuarantinedPackage.objects.filter(
+                package_sha256__in=list(by_sha), resolved_at__isnull=True
+            ).values_list("pk", "package_sha256")
+            now = timezone.now()
+            for pk, sha in quarantined:
+                QuarantinedPackage.objects.filter(pk=pk).update(resolved_at=now, resolved_application_id=by_sha[sha])
 
         applications = applications_submit_bulk(
             submissions=submissions, channel=Channel.PITTARI, actor=actor, before_audit=records
