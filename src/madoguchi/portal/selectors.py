@@ -6,11 +6,11 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.utils.translation import gettext_lazy as _
 
 from madoguchi.applications.models import Application, ApplicationEvent, EventKind
-from madoguchi.catalog.models import Procedure
+from madoguchi.catalog.models import FormVersion, Procedure
 from madoguchi.core.jp.normalize import search_key
 from madoguchi.core.models import Municipality
 from madoguchi.identity.api import PortalIdentity
@@ -156,15 +156,24 @@ def my_drafts(*, identity: PortalIdentity) -> QuerySet[Draft]:
     return Draft.objects.filter(owner=owner_key(identity), application__isnull=True).select_related("procedure")
 
 
-def my_draft(*, identity: PortalIdentity, token: str) -> Draft | None:
+def my_draft(*, identity: PortalIdentity, token: str, to_submit: bool = False) -> Draft | None:
+    """The resident's own draft with what its pages use. The form's definition is not read (the parsed
+    form is cached per process, ``FormVersion.parsed``). ``to_submit`` also reads, in the same query, the
+    procedure's current published form (``current_form_id``; ``draft_submit`` refuses a revised form)."""
     from madoguchi.portal.services import owner_key
 
-    try:
-        return (
-            Draft.objects.select_related("procedure", "procedure__department", "form_version", "municipality")
-            .filter(owner=owner_key(identity), token=token)
-            .first()
+    qs = (
+        Draft.objects.select_related(
+            "procedure", "procedure__department", "procedure__municipality", "form_version", "municipality"
         )
+        .defer("form_version__definition")
+        .filter(owner=owner_key(identity), token=token)
+    )
+    if to_submit:
+        current = FormVersion.objects.filter(procedure_id=OuterRef("procedure_id"), published=True).order_by("-version")
+        qs = qs.annotate(current_form_id=Subquery(current.values("pk")[:1]))
+    try:
+        return qs.first()
     except (ValueError, TypeError):
         return None
 

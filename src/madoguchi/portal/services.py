@@ -11,7 +11,6 @@ from datetime import date, datetime, time
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
 from django.core.mail import send_mail
 from django.db import transaction
 from django.urls import reverse
@@ -23,6 +22,7 @@ from madoguchi.applications.services import SubmitContext
 from madoguchi.catalog.models import FormVersion, Procedure
 from madoguchi.catalog.schema import prefill_initial, strip_secrets, validate_submission
 from madoguchi.core.audit import audit_record
+from madoguchi.core.cache import window_hits
 from madoguchi.core.errors import MadoguchiError, PermissionDeniedError, ValidationFailed
 from madoguchi.core.models import Resident
 from madoguchi.identity.api import PortalIdentity
@@ -36,6 +36,9 @@ logger = logging.getLogger(__name__)
 SUBMIT_LIMIT = int(os.environ.get("MADOGUCHI_PORTAL_SUBMIT_LIMIT", "10"))
 SUBMIT_IP_LIMIT = int(os.environ.get("MADOGUCHI_PORTAL_SUBMIT_IP_LIMIT", "200"))
 SUBMIT_WINDOW = int(os.environ.get("MADOGUCHI_PORTAL_SUBMIT_WINDOW", "600"))
+
+
+_NOT_READ = object()
 
 
 class RateLimited(MadoguchiError):
@@ -89,15 +92,12 @@ def draft_delete(*, draft: Draft) -> None:
 
 
 def _rate_limit(identity: PortalIdentity, ip: str) -> None:
-    for key in (f"portal-submit:{owner_key(identity)}", f"portal-submit-ip:{ip}"):
-        try:
-            count = cache.incr(key)
-        except ValueError:
-            cache.set(key, 1, SUBMIT_WINDOW)
-            count = 1
-        limit = SUBMIT_LIMIT if key.startswith("portal-submit:") else SUBMIT_IP_LIMIT
-        if count > limit:
-            raise RateLimited()
+    """Fixed windows per resident and per client address, both counted in one Redis round trip."""
+    mine, address = window_hits(
+        [f"portal-submit:{owner_key(identity)}", f"portal-submit-ip:{ip}"], window=SUBMIT_WINDOW
+    )
+    if mine > SUBMIT_LIMIT or address > SUBMIT_IP_LIMIT:
+        raise RateLimited()
 
 
 def draft_validate(*, draft: Draft) -> Any:
@@ -127,19 +127,22 @@ def draft_submit(*, draft: Draft, identity: PortalIdentity, ip: str = "") -> App
     _rate_limit(identity, ip)
     form = draft.form_version
     definition = form.parsed()
-    current = (
-        FormVersion.objects.filter(procedure_id=draft.procedure_id, published=True)
-        .order_by("-version").values_list("pk", flat=True).first()
-    )
+    current = getattr(draft, "current_form_id", _NOT_READ)  # read with the draft by my_draft(to_submit=True)
+    if current is _NOT_READ:
+        current = (
+            FormVersion.objects.filter(procedure_id=draft.procedure_id, published=True)
+            .order_by("-version").values_list("pk", flat=True).first()
+        )
     if form.pk != current:
         raise ValidationFailed(
             "様式が改訂されました。お手数ですが、新しい様式でもう一度入力してください。", code="portal.form_changed"
         )
     data = unseal(definition, draft.data)
     with transaction.atomic():
-        locked = Draft.objects.select_for_update().get(pk=draft.pk)
-        if locked.application_id:
-            return locked.application  # type: ignore[return-value]
+        # lock the draft row: a second click waits here, then finds the application this one linked
+        linked = Draft.objects.select_for_update().values_list("application_id", flat=True).get(pk=draft.pk)
+        if linked:
+            return Application.objects.get(pk=linked)
         application = app_services.application_submit(
             procedure=draft.procedure,
             data=data,
@@ -149,15 +152,18 @@ def draft_submit(*, draft: Draft, identity: PortalIdentity, ip: str = "") -> App
             idempotency_key=draft.idempotency_key,
             needs_review="" if identity.resident_id else "【identify.account】メールアカウントからの申請です（本人確認なし）。",
             context=SubmitContext(procedure_id=draft.procedure_id, form=form, definition=definition),
+            # the key is the draft's, and the application is linked to the locked draft in this same
+            # transaction: no link means no application with the key (the unique constraint still holds)
+            idempotency_checked=True,
         )
         # the draft row is locked: nobody else can link this application at the same time
         PortalApplication.objects.create(
             application=application, owner=owner_key(identity), email=_contact_email(identity, data)[:254]
         )
-        locked.application = application
-        locked.data = {}  # the application holds the data now; nothing sensitive stays in the draft
-        locked.save(update_fields=["application", "data", "updated_at"])
+        # the application holds the data now; nothing sensitive stays in the draft
+        Draft.objects.filter(pk=draft.pk).update(application=application, data={}, updated_at=timezone.now())
     draft.application = application
+    draft.data = {}
     _after_commit_receipt(application, _contact_email(identity, data))
     return application
 

@@ -122,8 +122,8 @@ def apply_start(request: HttpRequest, code: str) -> HttpResponse:
     return redirect("portal:step", token=draft.token, n=1)
 
 
-def _draft(request: HttpRequest, token: str) -> Any:
-    draft = selectors.my_draft(identity=_identity(request), token=token)
+def _draft(request: HttpRequest, token: str, *, to_submit: bool = False) -> Any:
+    draft = selectors.my_draft(identity=_identity(request), token=token, to_submit=to_submit)
     if draft is None:
         raise Http404(_("下書きが見つかりません。"))
     return draft
@@ -240,7 +240,7 @@ def review(request: HttpRequest, token: str) -> HttpResponse:
 @require_POST
 @identity_required("account")
 def submit(request: HttpRequest, token: str) -> HttpResponse:
-    draft = _draft(request, token)
+    draft = _draft(request, token, to_submit=True)
     identity = _identity(request)
     if draft.submitted:
         return redirect("portal:my_detail", pk=draft.application_id)
