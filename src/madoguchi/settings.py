@@ -82,6 +82,8 @@ INSTALLED_APPS = [
     "madoguchi.counter",
     "madoguchi.reception",
     "madoguchi.nursery",
+    "madoguchi.dx",
+    "madoguchi.dxplan",
     "madoguchi.demo",
 ]
 

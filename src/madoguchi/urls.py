@@ -21,5 +21,7 @@ urlpatterns = [
     path("counter/", include("madoguchi.counter.urls")),
     path("reception/", include("madoguchi.reception.urls")),
     path("pay/", include("madoguchi.payments.urls")),
+    path("dx/plan/", include("madoguchi.dxplan.urls")),
+    path("dx/", include("madoguchi.dx.urls")),
     path("", include("madoguchi.portal.urls")),
 ]
