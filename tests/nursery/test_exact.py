@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import itertools
+import math
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from madoguchi.nursery.generate import generate_instance
@@ -18,35 +19,41 @@ FACS = ("A", "B", "C")
 
 @st.composite
 def with_siblings(draw: st.DrawFn) -> Instance:
-    """2–3 facilities, a few single children and one or two sibling households (any pattern)."""
+    """2–3 facilities, one or two sibling households of 2–3 children (any pattern), a few singles;
+    sometimes transfers and points that differ per wish (点数N)."""
     n_fac = draw(st.integers(2, 3))
     facs = tuple(
         Facility(FACS[i], FACS[i], (draw(st.integers(0, 2)), draw(st.integers(0, 2)), 0, 0, 0, 0))
         for i in range(n_fac)
     )
     kids: list[Child] = []
+    per_wish = draw(st.booleans())
 
-    def child(cid: str, household: str, pattern: int) -> Child:
+    def child(cid: str, household: str, pattern: int, points: int) -> Child:
         wishes = draw(st.permutations(FACS[:n_fac]))
         k = draw(st.integers(1, n_fac))
         current = wishes[k] if k < n_fac and draw(st.integers(0, 3)) == 0 else None
+        wish_points = tuple(draw(st.integers(0, 4)) for _ in range(k)) if per_wish else None
         return Child(
             cid,
             household,
             draw(st.integers(0, 1)),
-            draw(st.integers(0, 4)),
+            points,
             tuple(wishes[:k]),
             current=current,
             pattern=pattern,
+            wish_points=wish_points,
         )
 
     for f in range(draw(st.integers(1, 2))):
-        pattern = draw(st.integers(1, 7))
-        for s in range(2):
-            kids.append(child(f"f{f}{s}", f"F{f}", pattern))
+        pattern, points = draw(st.integers(1, 7)), draw(st.integers(0, 4))
+        for s in range(draw(st.integers(2, 3))):
+            kids.append(child(f"f{f}{s}", f"F{f}", pattern, points))
     for i in range(draw(st.integers(1, 4))):
-        kids.append(child(f"c{i}", f"h{i}", 0))
-    return Instance(facs, tuple(kids))
+        kids.append(child(f"c{i}", f"h{i}", 0, draw(st.integers(0, 4))))
+    instance = Instance(facs, tuple(kids))
+    assume(math.prod(len(u.options) for u in instance.units) <= 4000)
+    return instance
 
 
 def _outcomes(inst: Instance) -> list[dict[str, str | None]]:
@@ -65,7 +72,7 @@ def _placed(assignment: dict[str, str | None]) -> int:
     return sum(1 for d in assignment.values() if d is not None)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(with_siblings())
 def test_exact_matches_the_brute_force_oracle(inst: Instance) -> None:
     result = solvers["exact"].solve(inst, time_limit=10)

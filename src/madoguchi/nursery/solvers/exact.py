@@ -365,11 +365,11 @@ class _Model:
                 if fixed_above >= threshold:
                     statically_refused = True
                     break
-                var, const = self.counts[g.col][g.worst - 1]
+                var, _const = self.counts[g.col][g.worst - 1]
                 own = [self.y[(g.col, t)] for t in g.own_above if (g.col, t) in self.y]
                 if var is None and not own:
                     continue  # a constant below the threshold: this (facility, age) admits
-                expr: Any = (var if var is not None else 0) + const - sum(own)
+                expr: Any = (var if var is not None else 0) + fixed_above - sum(own)
                 refusals.append((expr, threshold))
             if statically_refused or not needed:
                 continue
