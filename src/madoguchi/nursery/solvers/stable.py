@@ -33,7 +33,10 @@ MAX_ROUNDS = 50
 class StableSolver(Solver):
     verbose_name = "安定マッチング（受入保留方式・きょうだい対応のヒューリスティック）"
 
-    def solve(self, instance: Instance, *, time_limit: float | None = None) -> Result:
+    def solve(
+        self, instance: Instance, *, time_limit: float | None = None, rounds: int = MAX_ROUNDS
+    ) -> Result:
+        """``rounds`` bounds the repairs of step 2 (0: deferred acceptance only, stability unchecked)."""
         started = time.perf_counter()
         kids_of: dict[str, list[Child]] = {
             u.household: [instance.child_by_id[cid] for cid in u.children] for u in instance.units
@@ -105,9 +108,9 @@ class StableSolver(Solver):
         run(deque(families))  # then the sibling households, displaced households re-propose
 
         notes: list[str] = []
-        stable = True
-        if families:
-            for _round in range(MAX_ROUNDS):
+        stable: bool | None = True if rounds or not families else None
+        if families and rounds:
+            for _round in range(rounds):
                 seats = SeatIndex(instance, assignment)
                 blocking = [
                     (u, opts)
@@ -123,7 +126,7 @@ class StableSolver(Solver):
             else:
                 stable = False
                 notes.append(
-                    f"安定なマッチングを見つけられませんでした（{MAX_ROUNDS} 回の修正後もブロッキング提携が残っています）。"
+                    f"安定なマッチングを見つけられませんでした（{rounds} 回の修正後もブロッキング提携が残っています）。"
                     "厳密解法（exact）で確認してください。"
                 )
         truncated = [u.household for u in instance.units if u.truncated]
