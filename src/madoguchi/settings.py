@@ -166,6 +166,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     # a fee checkout the resident abandoned ends as 期限切れ, so a new attempt can start
     "payments-expire": {"task": "madoguchi.payments.expire_stale", "schedule": 600.0, "kwargs": {"minutes": 60}},
     "reception-reminders": {"task": "madoguchi.reception.send_reminders", "schedule": 3600.0},  # 来庁予約の前日メール
+    "dx-refresh": {"task": "madoguchi.dx.refresh_all", "schedule": 3600.0},  # DX推進ダッシュボードの集計
 }
 
 AUTH_PASSWORD_VALIDATORS = (

@@ -325,6 +325,7 @@ def demo_load(*, applications: int = 2000, seed: int = 2026) -> DemoSummary:
     existing = Application.objects.filter(municipality=municipality).count()
     if existing >= applications:
         _handoff_targets(municipality)
+        _dx(municipality)
         return DemoSummary(municipality, created, existing)
 
     actors = {name: staff_actor(users[name], municipality=municipality) for name in users}
@@ -380,4 +381,12 @@ def demo_load(*, applications: int = 2000, seed: int = 2026) -> DemoSummary:
                     )
         _spread_event_times(municipality, rng)
     _handoff_targets(municipality)
+    _dx(municipality)
     return DemoSummary(municipality, created, Application.objects.filter(municipality=municipality).count())
+
+
+def _dx(municipality: Municipality) -> None:
+    """DX推進: demo KPIs and the aggregates refreshed from the applications just made."""
+    from madoguchi.dx.demo import dx_demo_ensure
+
+    dx_demo_ensure(municipality=municipality)

@@ -1,0 +1,211 @@
+"""DX推進 KPIs from live data: the refresh (PostgreSQL set-based, and the Python path the demo uses,
+held to the same figures), 開庁日 medians, PDCA records, and who may open /dx/."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from madoguchi.applications import services as app_services
+from madoguchi.applications.models import Application, ApplicationEvent
+from madoguchi.core.errors import PermissionDeniedError, ValidationFailed
+from madoguchi.core.jp.business_days import business_days_between
+from madoguchi.core.models import Role
+from madoguchi.core.scope import Actor
+from madoguchi.dx import refresh, selectors, services
+from madoguchi.dx.models import CounterMonth, Kpi, Measure, ProcedureMonth
+
+FIELDS = (
+    "submitted",
+    "online",
+    "pittari",
+    "counter",
+    "paper",
+    "finished",
+    "with_deadline",
+    "on_time",
+    "corrected",
+    "withdrawn",
+    "handoff_jobs",
+    "handoff_failed",
+)
+
+
+@pytest.fixture
+def dx(make_staff: Any) -> Actor:
+    return make_staff("dx", (Role.DX, None))
+
+
+def _rows() -> dict[tuple[int, date], tuple[Any, ...]]:
+    return {
+        (r.procedure_id, r.month): (
+            *(getattr(r, f) for f in FIELDS),
+            None if r.median_days is None else round(r.median_days, 6),
+        )
+        for r in ProcedureMonth.objects.all()
+    }
+
+
+@pytest.mark.django_db
+def test_refresh_on_postgresql_matches_the_python_path_on_the_demo_data() -> None:
+    from madoguchi.demo.services import demo_load
+
+    municipality = demo_load(
+        applications=160, seed=7
+    ).municipality  # runs the refresh (PostgreSQL) at the end
+    assert connection.vendor == "postgresql"
+    set_based = _rows()
+    counters = sorted(CounterMonth.objects.values_list("service_name", "month", "tickets", "served"))
+    assert (
+        sum(r[0] for r in set_based.values()) == Application.objects.filter(municipality=municipality).count()
+    )
+    assert any(r[FIELDS.index("finished")] for r in set_based.values())
+    assert any(r[FIELDS.index("corrected")] for r in set_based.values())
+    ProcedureMonth.objects.all().delete()
+    CounterMonth.objects.all().delete()
+    refresh.rebuild_python(municipality)
+    assert _rows() == set_based
+    assert sorted(CounterMonth.objects.values_list("service_name", "month", "tickets", "served")) == counters
+    # the figures a DX推進 user reads add up to the applications themselves
+    board = selectors.dashboard(municipality)
+    fy_start = date(selectors.fiscal_year_of(timezone.localdate()), 4, 1)
+    in_year = Application.objects.filter(municipality=municipality, submitted_at__date__gte=fy_start)
+    assert board.year.submitted == in_year.count()
+    online = in_year.filter(channel__in=["online", "pittari"]).count()
+    assert board.year.online_rate == round(100 * online / in_year.count(), 1)
+
+
+@pytest.mark.django_db
+def test_median_is_counted_in_office_days(
+    municipality: Any, procedure: Any, valid_data: dict, handler: Actor
+) -> None:
+    """受付 on a Friday, 完了 the next Tuesday after a national holiday Monday: 1 開庁日, as
+    business_days_between says."""
+    submitted = timezone.make_aware(datetime.combine(date(2026, 7, 17), time(10)))  # Fri; 7/20 海の日
+    application = app_services.application_submit(
+        procedure=procedure,
+        data=valid_data,
+        channel="online",
+        actor=Actor.system("online"),
+        submitted_at=submitted,
+    )
+    terminal = application.status.workflow.statuses.get(code="completed")
+    ApplicationEvent.objects.create(
+        application=application,
+        kind="transition",
+        actor_label="test",
+        at=timezone.make_aware(datetime.combine(date(2026, 7, 21), time(15))),
+        from_status=application.status,
+        to_status=terminal,
+    )
+    services.kpi_refresh(municipality=municipality)
+    row = ProcedureMonth.objects.get(procedure=procedure, month=date(2026, 7, 1))
+    assert row.finished == 1 and row.submitted == 1 and row.online == 1
+    assert row.median_days == business_days_between(date(2026, 7, 17), date(2026, 7, 21)) == 1
+
+
+@pytest.mark.django_db
+def test_pdca_cycle_plan_do_check_act(municipality: Any, procedure: Any, valid_data: dict, dx: Actor) -> None:
+    for channel in ["online", "online", "paper", "counter"]:
+        app_services.application_submit(
+            procedure=procedure, data=valid_data, channel=channel, actor=Actor.system(channel)
+        )
+    services.kpi_refresh(municipality=municipality)
+    today = timezone.localdate()
+    kpi = services.kpi_create(
+        actor=dx,
+        name="オンライン申請率を60%に",
+        measure=Measure.ONLINE_RATE,
+        target="６０％",
+        period_start=today.replace(day=1),
+        period_end=today + timedelta(days=90),
+        procedure_id=procedure.pk,
+    )
+    assert kpi.target == 60 and kpi.unit == "%" and kpi.higher_is_better
+    check = selectors.kpi_check(kpi)
+    assert check.latest == 50.0 and check.achieved is False and check.gap == -10.0
+    action = services.kpi_action_add(actor=dx, kpi=kpi, title="窓口で電子申請を案内する", owner="市民課")
+    services.kpi_action_status(actor=dx, action=action, status="doing")
+    decision = services.kpi_decide(
+        actor=dx,
+        kpi=kpi,
+        decided_on=today,
+        decision="案内を続け、目標を上げる",
+        next_target="70",
+        next_period=(today + timedelta(days=91), today + timedelta(days=365)),
+    )
+    assert decision.next_kpi is not None and decision.next_kpi.previous == kpi
+    assert decision.next_kpi.target == 70 and decision.next_kpi.baseline == 60
+    with pytest.raises(ValidationFailed) as bad:
+        services.kpi_create(
+            actor=dx,
+            name="x",
+            measure=Measure.ONLINE_RATE,
+            target="たくさん",
+            period_start=today,
+            period_end=today,
+        )
+    assert bad.value.code == "dx.kpi_target"
+    with pytest.raises(ValidationFailed) as bad:
+        services.kpi_manual_value_set(actor=dx, kpi=kpi, month=today, value=3)
+    assert bad.value.code == "dx.kpi_not_manual"
+    manual = services.kpi_create(
+        actor=dx,
+        name="職員満足度",
+        measure=Measure.MANUAL,
+        target=4,
+        unit="点",
+        period_start=today.replace(day=1),
+        period_end=today + timedelta(days=30),
+    )
+    services.kpi_manual_value_set(actor=dx, kpi=manual, month=today, value="４．２")
+    assert selectors.kpi_check(manual).latest == 4.2 and selectors.kpi_check(manual).achieved is True
+    assert Kpi.objects.count() == 3
+
+
+@pytest.mark.django_db
+def test_only_dx_and_admin_open_dx(
+    client: Client, municipality: Any, dx: Actor, handler: Actor, make_staff: Any
+) -> None:
+    with pytest.raises(PermissionDeniedError):
+        services.kpi_create(
+            actor=handler,
+            name="x",
+            measure=Measure.ONLINE_RATE,
+            target=1,
+            period_start=date(2026, 4, 1),
+            period_end=date(2027, 3, 31),
+        )
+    client.force_login(handler.user)
+    assert client.get("/dx/").status_code == 403
+    client.force_login(make_staff("admin", (Role.ADMIN, None)).user)
+    assert client.get("/dx/").status_code == 200
+    client.force_login(dx.user)
+    assert client.get("/dx/").status_code == 200
+
+
+@pytest.mark.django_db
+def test_dashboard_reads_aggregates_in_constant_queries(
+    client: Client, municipality: Any, procedure: Any, valid_data: dict, dx: Actor
+) -> None:
+    client.force_login(dx.user)
+    counts = []
+    for n in (1, 6):
+        for _ in range(n):
+            app_services.application_submit(
+                procedure=procedure, data=valid_data, channel="online", actor=Actor.system("online")
+            )
+        services.kpi_refresh(municipality=municipality)
+        with CaptureQueriesContext(connection) as queries:
+            page = client.get("/dx/")
+        assert page.status_code == 200
+        counts.append(len(queries))
+    html = page.content.decode()
+    assert "オンライン申請率" in html and "<svg" in html and "100.0%" in html
+    assert counts[0] == counts[1] and counts[1] <= 15, counts
