@@ -417,6 +417,28 @@ class _Model:
             chosen.update(h.entries[j])
         for key, y in self.channels.items():
             m.add_hint(y, key in chosen)
+        for beta in self.slack:  # every row waived: feasible whatever the hint's coalitions
+            m.add_hint(beta, True)
+
+    def complete_hint(self, seconds: float) -> None:
+        """Turn the hint into a full solution: solve with the households' options fixed to it (the
+        slack β and the counts follow), then hint every variable with that solution."""
+        fixed = self.model.clone()
+        proto = self.model.proto
+        hinted = dict(zip(proto.solution_hint.vars, proto.solution_hint.values, strict=True))
+        for h in self.households:
+            for x in self._xs[id(h)]:
+                if x is not None and x.index in hinted:
+                    var = fixed.get_bool_var_from_proto_index(x.index)
+                    fixed.add(var == hinted[x.index])
+        solver = cp_model.CpSolver()
+        solver.parameters.num_workers = WORKERS
+        solver.parameters.max_time_in_seconds = max(MIN_SECONDS, seconds)
+        if solver.solve(fixed) in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            self.model.clear_hints()
+            values = solver.response_proto.solution
+            for i in range(len(proto.variables)):
+                self.model.add_hint(self.model.get_int_var_from_proto_index(i), values[i])
 
     def assignment(self, solver: cp_model.CpSolver) -> dict[str, str | None]:
         out: dict[str, str | None] = {}
@@ -455,9 +477,11 @@ class ExactSolver(Solver):
                     "提携の数を最小にし、その中で内定数を最大にしました。"
                 )
                 status, found = "UNKNOWN", None
+                start = StableSolver().solve(instance)  # with its repairs: fewer coalitions to start from
                 if left() > MIN_SECONDS:
                     model = _Model(instance, slack=True)
                     model.hint(start.assignment)
+                    model.complete_hint(left() / 4)
                     status, found = self._run(model, left())
             if found is not None:
                 assignment = found
