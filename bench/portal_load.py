@@ -11,7 +11,8 @@ What it does, in one run:
  2. the production setup: ``MADOGUCHI_ENV=production`` with throwaway ``SECRET_KEY`` and
     ``MADOGUCHI_FIELD_KEY``, DEBUG off, a temporary ``MADOGUCHI_DATA_DIR``, ``migrate``, ``collectstatic``
     (manifest storage), one municipality with the 29 bundled procedures, then gunicorn serving
-    ``madoguchi.wsgi`` on loopback (default 2×cores+1 sync workers; ``--threads`` for gthread);
+    ``madoguchi.wsgi`` on loopback with the production setup ``madoguchi.gunicorn_conf`` (the one
+    ``madoguchi serve`` uses: 2×cores+1 sync workers; ``--workers``/``--threads`` override it);
  3. residents: password accounts (``PortalAccount``, one password hash shared, made once) and, per
     account, a session holding exactly what ``/account/login/email/`` stores after a successful login
     (``identity_login(identity_from_account(account))``). Sessions are made directly instead of
@@ -410,12 +411,14 @@ def fetch_csrf(host: str, config: dict[str, Any]) -> float:
 
 def start_gunicorn(args: argparse.Namespace, env: dict[str, str], tmp: Path, cleanup: Cleanup) -> tuple[Any, str]:
     port = args.port or free_port()
+    # the production setup (madoguchi.gunicorn_conf, as `madoguchi serve`); only the address and the log
+    # files differ, and the worker count / threads when given on the command line
     argv = [
-        str(BIN / "gunicorn"), "madoguchi.wsgi:application", "--bind", f"127.0.0.1:{port}",
-        "--workers", str(args.workers), "--threads", str(args.threads), "--backlog", "2048",
-        "--timeout", "120", "--access-logfile", str(tmp / "access.log"),
-        "--access-logformat", '%(h)s %(t)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms',
-        "--error-logfile", str(tmp / "gunicorn.log"),
+        str(BIN / "gunicorn"), "--config", "python:madoguchi.gunicorn_conf", "--bind", f"127.0.0.1:{port}",
+        *(["--workers", str(args.workers)] if args.workers else []),
+        *(["--threads", str(args.threads)] if args.threads else []),
+        "--access-logfile", str(tmp / "access.log"), "--error-logfile", str(tmp / "gunicorn.log"),
+        "madoguchi.wsgi:application",
     ]
     log = open(tmp / "gunicorn.out", "wb")
     proc = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
@@ -655,8 +658,10 @@ def main() -> int:
     parser.add_argument("--warmup", type=float, default=15.0, help="seconds left out at the start of each phase")
     parser.add_argument("--ramp", type=float, default=10.0,
                         help="seconds to start all users (staggered, so journeys do not run in lockstep waves)")
-    parser.add_argument("--workers", type=int, default=2 * cores + 1)
-    parser.add_argument("--threads", type=int, default=1, help="1 = sync workers; >1 = gthread")
+    parser.add_argument("--workers", type=int, default=0,
+                        help="0 = the production setup's (madoguchi.gunicorn_conf: 2 × cores + 1)")
+    parser.add_argument("--threads", type=int, default=0,
+                        help="0 = the production setup's (sync workers); > 1 = gthread with that many threads")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--hello-path", default="/i18n/setlang/")
     parser.add_argument("--database", default="madoguchi_portal_bench", help="scratch database (reused servers)")
@@ -746,11 +751,15 @@ def run(args: argparse.Namespace, cleanup: Cleanup, tmp: Path, cores: int) -> in
     print(f"setup: CSRF cookie + token of each submit account from its review page (before the phases) in "
           f"{fetch_csrf(host, config):.1f} s")
     config_path.write_text(json.dumps(config))
-    kind = "sync" if args.threads == 1 else f"gthread ×{args.threads}"
     import madoguchi
+    from madoguchi import gunicorn_conf
 
+    args.workers = args.workers or gunicorn_conf.workers  # what gunicorn runs with, for the figures
+    args.threads = args.threads or gunicorn_conf.threads
+    kind = "sync" if args.threads == 1 else f"gthread ×{args.threads}"
     print(f"code: madoguchi from {Path(madoguchi.__file__).parent}")
-    print(f"server: gunicorn madoguchi.wsgi, {args.workers} {kind} workers, {host}, MADOGUCHI_ENV=production, "
+    print(f"server: gunicorn -c python:madoguchi.gunicorn_conf madoguchi.wsgi (the production setup), {args.workers} "
+          f"{kind} workers, {host}, MADOGUCHI_ENV=production, "
           f"DEBUG off; PostgreSQL + Redis on loopback ({'started here' if services['started'] else 'reused'})")
     think_text = (f"; phases marked @think: wait between({args.think / 2:g}, {args.think * 1.5:g}) s between "
                   "requests" if args.think > 0 else "")

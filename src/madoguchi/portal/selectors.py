@@ -162,20 +162,21 @@ def my_draft(*, identity: PortalIdentity, token: str, to_submit: bool = False) -
     procedure's current published form (``current_form_id``; ``draft_submit`` refuses a revised form)."""
     from madoguchi.portal.services import owner_key
 
+    related = ["procedure", "procedure__department", "procedure__municipality", "form_version"]
     qs = (
-        Draft.objects.select_related(
-            "procedure", "procedure__department", "procedure__municipality", "form_version", "municipality"
-        )
+        Draft.objects.select_related(*related, *([] if to_submit else ["municipality"]))
         .defer("form_version__definition")
         .filter(owner=owner_key(identity), token=token)
+        .order_by()  # the token is unique
     )
     if to_submit:
         current = FormVersion.objects.filter(procedure_id=OuterRef("procedure_id"), published=True).order_by("-version")
         qs = qs.annotate(current_form_id=Subquery(current.values("pk")[:1]))
     try:
-        return qs.first()
+        found = list(qs[:1])
     except (ValueError, TypeError):
         return None
+    return found[0] if found else None
 
 
 # What the applicant sees of the history: never internal notes or who the case worker is.
