@@ -135,7 +135,7 @@ def run_ours(folder: Path, time_limit: float) -> dict[str, Any]:
     }
 
 
-def run_chilmai(python: Path, folder: Path, time_limit: float) -> dict[str, Any]:
+def run_chilmai(python: Path, folder: Path, time_limit: float, wall_limit: float) -> dict[str, Any]:
     from madoguchi.nursery import io
     from madoguchi.nursery.verify import verify
 
@@ -143,7 +143,17 @@ def run_chilmai(python: Path, folder: Path, time_limit: float) -> dict[str, Any]
     out.unlink(missing_ok=True)
     args = [str(folder / "children.csv"), str(folder / "facilities.csv"), str(out), str(time_limit)]
     started = time.perf_counter()
-    subprocess.run([str(python), str(CHILMAI_VENV / "madoguchi_driver.py"), *args], check=False)
+    try:
+        subprocess.run(
+            [str(python), str(CHILMAI_VENV / "madoguchi_driver.py"), *args], check=False, timeout=wall_limit
+        )
+    except subprocess.TimeoutExpired:  # run() has killed it
+        return {
+            "error": f"{wall_limit:.0f} 秒で打ち切り",
+            "seconds": wall_limit,
+            "wall": wall_limit,
+            "timeout": True,
+        }
     wall = time.perf_counter() - started
     if not out.exists():
         return {"error": "ChilmAI が結果を書きませんでした", "wall": wall}
@@ -177,6 +187,9 @@ def main() -> None:
     parser.add_argument("--time-limit", type=float, default=300.0, help="our exact solver's limit (s)")
     parser.add_argument("--chilmai-max", type=int, default=9000, help="largest size given to ChilmAI")
     parser.add_argument("--chilmai-time-limit", type=float, default=360.0, help="ChilmAI max_time_seconds")
+    parser.add_argument(
+        "--chilmai-wall-limit", type=float, default=1800.0, help="kill ChilmAI after this many seconds"
+    )
     parser.add_argument("--no-chilmai", action="store_true")
     parser.add_argument("--no-install", action="store_true", help="do not create ChilmAI's venv")
     parser.add_argument("--out", type=Path, default=ROOT / "var" / "bench-nursery")
@@ -199,7 +212,10 @@ def main() -> None:
         ours = [run_ours(folder, opts.time_limit) for _ in range(opts.repeat)]
         theirs: list[dict[str, Any]] = []
         if python is not None and n <= opts.chilmai_max:
-            theirs = [run_chilmai(python, folder, opts.chilmai_time_limit) for _ in range(opts.repeat)]
+            theirs = [
+                run_chilmai(python, folder, opts.chilmai_time_limit, opts.chilmai_wall_limit)
+                for _ in range(opts.repeat)
+            ]
         row: dict[str, Any] = {
             "children": n,
             **shape,
@@ -222,7 +238,11 @@ def main() -> None:
             )
         elif theirs:
             row["chilmai"] = theirs[-1]
-            line += f"{'error':>14} {'':>3} {theirs[-1].get('seconds', theirs[-1]['wall']):>9.2f} | {'':>6}"
+            spent = theirs[-1].get("seconds", theirs[-1]["wall"])
+            ratio = f">{spent / row['ours']['seconds']:.0f}×" if theirs[-1].get("timeout") else ""
+            if ratio:
+                row["ratio_lower_bound"] = spent / row["ours"]["seconds"]
+            line += f"{'打ち切り' if ratio else 'error':>14} {'':>3} {spent:>9.2f} | {ratio:>6}"
             print(f"  ChilmAI: {theirs[-1]['error']}")
         else:
             line += f"{'-':>14} {'':>3} {'-':>9} | {'':>6}"
@@ -232,6 +252,9 @@ def main() -> None:
     verdicts = []
     for n in (1600, 9000):
         row = next((r for r in rows if r["children"] == n), None)
+        if row is not None and "ratio_lower_bound" in row:
+            verdicts.append(f"{n}: ChilmAI は打ち切り（>{row['ratio_lower_bound']:.0f}×）")
+            continue
         if row is None or "ratio" not in row:
             verdicts.append(f"{n}: ChilmAI との比較なし")
             continue

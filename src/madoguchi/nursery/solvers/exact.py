@@ -37,9 +37,9 @@ from madoguchi.nursery.solvers import Solver, make_stats, solvers
 from madoguchi.nursery.solvers.stable import StableSolver
 from madoguchi.nursery.verify import Report, verify
 
-DEFAULT_TIME_LIMIT = 60.0
+DEFAULT_TIME_LIMIT = 300.0  # ChilmAI's default is 360 s
 WORKERS = 2
-HINT_ROUNDS = 0  # repairs of the stable heuristic before its result is the hint (CP-SAT repairs faster)
+HINT_ROUNDS = 50  # repairs of the stable heuristic: a stable hint is a solution from the start
 MIN_SECONDS = 0.05  # less time than this left after the heuristic: no CP-SAT
 Key = tuple[float, ...]
 
@@ -84,7 +84,11 @@ class _Household:
     unit: Unit
     kids: list[Child]
     options: list[Option]  # kept options; the last is the fallback
-    groups: list[list[_Group]] = field(default_factory=list)
+    groups: dict[int, list[_Group]] = field(default_factory=dict)  # per option, computed when needed
+    cell: dict[tuple[int, str], tuple[int, int]] = field(
+        default_factory=dict
+    )  # (child index, facility) → (column, position)
+    in_col: dict[int, list[int]] = field(default_factory=dict)  # column → positions of its children there
     entries: list[list[tuple[int, int]]] = field(default_factory=list)  # (column, position) per option
     alive: list[bool] = field(default_factory=list)
     forced: int | None = None
@@ -165,37 +169,43 @@ class _Model:
             col.support = [0] * (len(col.keys) + 1)
             col.fixed = [0] * (len(col.keys) + 1)
         for h in self.households:
-            cell: dict[tuple[int, str], tuple[int, int]] = {}  # (child index, facility) → (column, position)
-            in_col: dict[int, list[int]] = {}  # column → positions of the household's children there
             for i, c in enumerate(h.kids):
                 for d in {o[i] for o in h.options if o[i] is not None}:
                     k = index[(d, c.age)]  # type: ignore[index]
                     t = columns[k].position[c.id]
-                    cell[(i, d)] = (k, t)  # type: ignore[index]
-                    in_col.setdefault(k, []).append(t)
-            single = len(h.kids) == 1
+                    h.cell[(i, d)] = (k, t)  # type: ignore[index]
+                    h.in_col.setdefault(k, []).append(t)
             for option in h.options:
-                entries = [cell[(i, d)] for i, d in enumerate(option) if d is not None]
+                entries = [h.cell[(i, d)] for i, d in enumerate(option) if d is not None]
                 for k, t in entries:
                     columns[k].support[t] += 1
                 h.entries.append(entries)
-                if single:
-                    h.groups.append([_Group(k, 1, t, option[0] == h.kids[0].current, []) for k, t in entries])
-                    continue
-                by_col: dict[int, list[int]] = {}
-                for i, d in enumerate(option):
-                    if d is not None:
-                        by_col.setdefault(cell[(i, d)][0], []).append(i)
-                groups = []
-                for k, members in by_col.items():
-                    worst = max(cell[(i, option[i])][1] for i in members)  # type: ignore[index]
-                    own = [t for t in in_col[k] if t < worst]
-                    staying = all(option[i] == h.kids[i].current for i in members)
-                    groups.append(_Group(k, len(members), worst, staying, own))
-                h.groups.append(groups)
         for col in columns:
             col.possible = _Fenwick([1 if s else 0 for s in col.support[1:]])
         self.columns = columns
+
+    @staticmethod
+    def _groups(h: _Household, j: int) -> list[_Group]:
+        """Option ``j`` per (facility, age): how many children, the worst position, own children above."""
+        groups = h.groups.get(j)
+        if groups is not None:
+            return groups
+        option = h.options[j]
+        if len(h.kids) == 1:
+            groups = [_Group(k, 1, t, option[0] == h.kids[0].current, []) for k, t in h.entries[j]]
+        else:
+            by_col: dict[int, list[int]] = {}
+            for i, d in enumerate(option):
+                if d is not None:
+                    by_col.setdefault(h.cell[(i, d)][0], []).append(i)
+            groups = []
+            for k, members in by_col.items():
+                worst = max(h.cell[(i, option[i])][1] for i in members)  # type: ignore[index]
+                own = [t for t in h.in_col[k] if t < worst]
+                staying = all(option[i] == h.kids[i].current for i in members)
+                groups.append(_Group(k, len(members), worst, staying, own))
+        h.groups[j] = groups
+        return groups
 
     # ---- reduction: outcomes that stability forces ---------------------------------------------
     def _kill(self, h: _Household, j: int) -> None:
@@ -243,14 +253,17 @@ class _Model:
             changed = False
             rest = []
             for h in pending:
-                for j, groups in enumerate(h.groups):
-                    if h.alive[j] and any(
-                        self.columns[g.col].fixed_total + g.n > self.columns[g.col].capacity for g in groups
+                alive = [j for j, a in enumerate(h.alive) if a]
+                sure = next((j for j in alive if self._admits(h, self._groups(h, j))), alive[-1])
+                for j in alive:
+                    if j < sure and any(
+                        self.columns[g.col].fixed_total + g.n > self.columns[g.col].capacity
+                        for g in self._groups(h, j)
                     ):
                         self._kill(h, j)
                         changed = True
                 alive = [j for j, a in enumerate(h.alive) if a]
-                sure = next((j for j in alive if self._admits(h, h.groups[j])), alive[-1])
+                sure = next((j for j in alive if self._admits(h, self._groups(h, j))), alive[-1])
                 if sure == alive[0]:
                     self._force(h, sure)
                     changed = True
@@ -343,15 +356,15 @@ class _Model:
         m = self.model
         xs = self._xs[id(h)]
         held_so_far: list[cp_model.IntVar] = []
-        for j in range(len(h.options) - 1):
+        # from its last possible option on, the household holds it or better: nothing to require
+        last = h.forced if h.forced is not None else max(j for j, a in enumerate(h.alive) if a)
+        for j in range(last):
             if xs[j] is not None:
                 held_so_far.append(xs[j])  # type: ignore[arg-type]
-            if h.forced is not None and j >= h.forced:
-                return
             refusals: list[tuple[Any, int]] = []
             statically_refused = False
             needed = False
-            for g in h.groups[j]:
+            for g in self._groups(h, j):
                 if g.staying:
                     continue
                 needed = True
