@@ -39,6 +39,13 @@ def test_is_national_holiday(d: date, holiday: bool) -> None:
     assert is_national_holiday(d) is holiday
 
 
+@given(st.dates(min_value=date(1960, 1, 1), max_value=date(2060, 12, 31)))
+def test_holidays_cached_per_year_agree_with_jpholiday_day_by_day(d: date) -> None:
+    import jpholiday
+
+    assert is_national_holiday(d) is bool(jpholiday.is_holiday(d))
+
+
 @pytest.mark.parametrize(
     ("d", "open_"),
     [

@@ -52,50 +52,46 @@ def calendar_range(municipality: Municipality) -> tuple[date, date]:
 
 
 # ------------------------------------------------------------------------------------------ PostgreSQL
-PROCEDURE_MONTHS_SQL = """
-WITH ev AS (
-    SELECT e.application_id,
-           max(e.at) FILTER (WHERE e.to_status_id = ANY(%(finished_ids)s)) AS finished_at,
-           bool_or(e.kind = 'correction') AS corrected,
-           bool_or(e.kind = 'withdrawn') AS withdrawn
-      FROM applications_applicationevent e
-      JOIN applications_application a0 ON a0.id = e.application_id AND a0.municipality_id = %(m)s
-     WHERE e.kind IN ('correction', 'withdrawn') OR e.to_status_id = ANY(%(finished_ids)s)
-     GROUP BY e.application_id
-), jobs AS (
-    SELECT j.application_id, count(*) AS n, count(*) FILTER (WHERE j.state = 'failed') AS failed
-      FROM handoff_handoffjob j
-      JOIN applications_application a1 ON a1.id = j.application_id AND a1.municipality_id = %(m)s
-     GROUP BY j.application_id
-), facts AS (
-    SELECT a.procedure_id, a.department_id, a.channel, a.deadline,
-           date_trunc('month', a.submitted_at AT TIME ZONE %(tz)s)::date AS month,
-           (a.submitted_at AT TIME ZONE %(tz)s)::date AS submitted_on,
-           (ev.finished_at AT TIME ZONE %(tz)s)::date AS finished_on,
-           coalesce(ev.corrected, false) AS corrected, coalesce(ev.withdrawn, false) AS withdrawn,
-           coalesce(jobs.n, 0) AS jobs, coalesce(jobs.failed, 0) AS failed
-      FROM applications_application a
-      LEFT JOIN ev ON ev.application_id = a.id
-      LEFT JOIN jobs ON jobs.application_id = a.id
-     WHERE a.municipality_id = %(m)s
-)
-INSERT INTO dx_proceduremonth (municipality_id, procedure_id, department_id, month, submitted, online, pittari,
-                               counter, paper, finished, with_deadline, on_time, corrected, withdrawn,
-                               median_days, handoff_jobs, handoff_failed)
-SELECT %(m)s, f.procedure_id, min(f.department_id), f.month, count(*),
-       count(*) FILTER (WHERE f.channel = 'online'), count(*) FILTER (WHERE f.channel = 'pittari'),
-       count(*) FILTER (WHERE f.channel = 'counter'), count(*) FILTER (WHERE f.channel = 'paper'),
-       count(f.finished_on),
-       count(*) FILTER (WHERE f.finished_on IS NOT NULL AND f.deadline IS NOT NULL),
-       count(*) FILTER (WHERE f.finished_on IS NOT NULL AND f.finished_on <= f.deadline),
-       count(*) FILTER (WHERE f.corrected), count(*) FILTER (WHERE f.withdrawn),
+# Three SELECTs (not INSERT … SELECT: PostgreSQL runs data-modifying statements without parallel
+# workers), each grouped by procedure and month of 受付, merged in Python (the results are small):
+#  1. the applications: channels, 補正 (``correction_requested_at`` is set with the 補正依頼 event, in
+#     the same transaction, and kept), 取下げ (a terminal status);
+#  2. the status history: the event that reached a finished status (one per application: nothing leaves
+#     a terminal status), with 開庁日 from the calendar table and the median by percentile_cont;
+#  3. the hand-off jobs.
+APPLICATION_MONTHS_SQL = """
+SELECT a.procedure_id, min(a.department_id), date_trunc('month', a.submitted_at AT TIME ZONE %(tz)s)::date,
+       count(*), count(*) FILTER (WHERE a.channel = 'online'), count(*) FILTER (WHERE a.channel = 'pittari'),
+       count(*) FILTER (WHERE a.channel = 'counter'), count(*) FILTER (WHERE a.channel = 'paper'),
+       count(*) FILTER (WHERE a.correction_requested_at IS NOT NULL),
+       count(*) FILTER (WHERE a.status_id = ANY(%(withdrawn_ids)s))
+  FROM applications_application a
+ WHERE a.municipality_id = %(m)s
+ GROUP BY 1, 3
+"""
+
+FINISHED_MONTHS_SQL = """
+SELECT f.procedure_id, f.month, count(*), count(*) FILTER (WHERE f.deadline IS NOT NULL),
+       count(*) FILTER (WHERE f.finished_on <= f.deadline),
        percentile_cont(0.5) WITHIN GROUP (ORDER BY bf.ordinal - bs.ordinal)
-           FILTER (WHERE f.finished_on IS NOT NULL),
-       sum(f.jobs), sum(f.failed)
-  FROM facts f
+  FROM (SELECT a.procedure_id, a.deadline,
+               date_trunc('month', a.submitted_at AT TIME ZONE %(tz)s)::date AS month,
+               (a.submitted_at AT TIME ZONE %(tz)s)::date AS submitted_on,
+               (e.at AT TIME ZONE %(tz)s)::date AS finished_on
+          FROM applications_applicationevent e
+          JOIN applications_application a ON a.id = e.application_id
+         WHERE e.to_status_id = ANY(%(finished_ids)s) AND a.municipality_id = %(m)s) f
   LEFT JOIN dx_businessday bs ON bs.municipality_id = %(m)s AND bs.day = f.submitted_on
   LEFT JOIN dx_businessday bf ON bf.municipality_id = %(m)s AND bf.day = f.finished_on
- GROUP BY f.procedure_id, f.month
+ GROUP BY 1, 2
+"""
+
+HANDOFF_MONTHS_SQL = """
+SELECT a.procedure_id, date_trunc('month', a.submitted_at AT TIME ZONE %(tz)s)::date, count(*),
+       count(*) FILTER (WHERE j.state = 'failed')
+  FROM handoff_handoffjob j JOIN applications_application a ON a.id = j.application_id
+ WHERE a.municipality_id = %(m)s
+ GROUP BY 1, 2
 """
 
 COUNTER_MONTHS_SQL = """
@@ -122,17 +118,54 @@ def finished_status_ids() -> list[int]:
     )
 
 
+def withdrawn_status_ids() -> list[int]:
+    from madoguchi.catalog.models import StatusType
+
+    return list(StatusType.objects.filter(code__in=TERMINAL_BUT_NOT_FINISHED).values_list("pk", flat=True))
+
+
 def rebuild_postgresql(municipality: Municipality) -> int:
+    """Run inside the refresh's transaction, with memory for the hashes and the median's sort."""
     params: dict[str, Any] = {
         "m": municipality.pk,
         "tz": settings.TIME_ZONE,
         "finished_ids": finished_status_ids(),
+        "withdrawn_ids": withdrawn_status_ids(),
     }
+    months: dict[tuple[int, date], ProcedureMonth] = {}
     with connection.cursor() as cursor:
-        cursor.execute(PROCEDURE_MONTHS_SQL, params)
-        rows = cursor.rowcount
+        cursor.execute("SET LOCAL work_mem = '256MB'")
+        cursor.execute(APPLICATION_MONTHS_SQL, params)
+        for procedure_id, department_id, month, *counts in cursor.fetchall():
+            months[(procedure_id, month)] = ProcedureMonth(
+                municipality=municipality,
+                procedure_id=procedure_id,
+                department_id=department_id,
+                month=month,
+                **dict(
+                    zip(
+                        ("submitted", "online", "pittari", "counter", "paper", "corrected", "withdrawn"),
+                        counts,
+                        strict=True,
+                    )
+                ),
+            )
+        cursor.execute(FINISHED_MONTHS_SQL, params)
+        for procedure_id, month, finished, with_deadline, on_time, median in cursor.fetchall():
+            row = months[(procedure_id, month)]
+            row.finished, row.with_deadline, row.on_time, row.median_days = (
+                finished,
+                with_deadline,
+                on_time,
+                median,
+            )
+        cursor.execute(HANDOFF_MONTHS_SQL, params)
+        for procedure_id, month, jobs, failed in cursor.fetchall():
+            row = months[(procedure_id, month)]
+            row.handoff_jobs, row.handoff_failed = jobs, failed
+        ProcedureMonth.objects.bulk_create(months.values(), batch_size=1000)
         cursor.execute(COUNTER_MONTHS_SQL, params)
-        return rows + cursor.rowcount
+        return len(months) + cursor.rowcount
 
 
 # ------------------------------------------------------------------------------------------ elsewhere
@@ -168,19 +201,14 @@ def rebuild_python(municipality: Municipality) -> int:
     from madoguchi.reception.models import Ticket
 
     finished_ids = set(finished_status_ids())
+    withdrawn_ids = set(withdrawn_status_ids())
     ordinal = dict(BusinessDay.objects.filter(municipality=municipality).values_list("day", "ordinal"))
     finished_at: dict[int, datetime] = {}
-    corrected: set[int] = set()
-    withdrawn: set[int] = set()
-    for app_id, kind, to_status, at in ApplicationEvent.objects.filter(
-        application__municipality=municipality
-    ).values_list("application_id", "kind", "to_status_id", "at"):
-        if to_status in finished_ids and (app_id not in finished_at or at > finished_at[app_id]):
+    for app_id, at in ApplicationEvent.objects.filter(
+        application__municipality=municipality, to_status_id__in=finished_ids
+    ).values_list("application_id", "at"):
+        if app_id not in finished_at or at > finished_at[app_id]:
             finished_at[app_id] = at
-        if kind == "correction":
-            corrected.add(app_id)
-        elif kind == "withdrawn":
-            withdrawn.add(app_id)
     jobs: dict[int, list[int]] = defaultdict(lambda: [0, 0])
     for app_id, state in HandoffJob.objects.filter(application__municipality=municipality).values_list(
         "application_id", "state"
@@ -188,9 +216,25 @@ def rebuild_python(municipality: Municipality) -> int:
         jobs[app_id][0] += 1
         jobs[app_id][1] += state == "failed"
     acc: dict[tuple[int, date], _Acc] = defaultdict(_Acc)
-    for pk, procedure_id, department_id, channel, deadline, submitted_at in Application.objects.filter(
-        municipality=municipality
-    ).values_list("pk", "procedure_id", "department_id", "channel", "deadline", "submitted_at"):
+    for (
+        pk,
+        procedure_id,
+        department_id,
+        channel,
+        deadline,
+        submitted_at,
+        corrected_at,
+        status_id,
+    ) in Application.objects.filter(municipality=municipality).values_list(
+        "pk",
+        "procedure_id",
+        "department_id",
+        "channel",
+        "deadline",
+        "submitted_at",
+        "correction_requested_at",
+        "status_id",
+    ):
         on = timezone.localtime(submitted_at).date()
         a = acc[(procedure_id, on.replace(day=1))]
         a.department_id = a.department_id or department_id
@@ -205,8 +249,8 @@ def rebuild_python(municipality: Municipality) -> int:
                 a.on_time += done <= deadline
             if on in ordinal and done in ordinal:
                 a.days.append(ordinal[done] - ordinal[on])
-        a.corrected += pk in corrected
-        a.withdrawn += pk in withdrawn
+        a.corrected += corrected_at is not None
+        a.withdrawn += status_id in withdrawn_ids
         a.jobs += jobs[pk][0] if pk in jobs else 0
         a.failed += jobs[pk][1] if pk in jobs else 0
     ProcedureMonth.objects.bulk_create(

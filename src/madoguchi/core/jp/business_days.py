@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable
 from datetime import date, timedelta
+from functools import lru_cache
 
 import jpholiday
 
@@ -41,9 +42,16 @@ def _closed_set(closed: Iterable[date]) -> frozenset[date]:
     return frozenset(_as_date(d) for d in closed)
 
 
+@lru_cache(maxsize=512)
+def _holidays(year: int) -> frozenset[date]:
+    """A year's national holidays, computed once per process (jpholiday works them out day by day)."""
+    return frozenset(d for d, _name in jpholiday.year_holidays(year))
+
+
 def is_national_holiday(d: date) -> bool:
     """True on 国民の祝日, 振替休日 and 国民の休日 (e.g. 2026-09-22)."""
-    return bool(jpholiday.is_holiday(_as_date(d)))
+    d = _as_date(d)
+    return d in _holidays(d.year)
 
 
 def is_year_end_closure(d: date) -> bool:
