@@ -39,7 +39,7 @@ from madoguchi.nursery.verify import Report, verify
 
 DEFAULT_TIME_LIMIT = 300.0  # ChilmAI's default is 360 s
 WORKERS = 2
-HINT_ROUNDS = 50  # repairs of the stable heuristic: a stable hint is a solution from the start
+HINT_ROUNDS = 0  # deferred acceptance only: CP-SAT repairs the hint faster than the heuristic's rounds
 MIN_SECONDS = 0.05  # less time than this left after the heuristic: no CP-SAT
 Key = tuple[float, ...]
 
@@ -151,30 +151,27 @@ class _Model:
         instance = self.instance
         index: dict[tuple[str, int], int] = {}
         columns: list[_Column] = []
-        seen: set[tuple[str, str]] = set()
         for h in self.households:
-            for option in h.options:
-                for c, d in zip(h.kids, option, strict=True):
-                    if d is None or (c.id, d) in seen:
+            for i, c in enumerate(h.kids):
+                for d in {o[i] for o in h.options} if len(h.kids) > 1 else [o[0] for o in h.options]:
+                    if d is None:
                         continue
-                    seen.add((c.id, d))
                     k = index.get((d, c.age))
                     if k is None:
                         k = index[(d, c.age)] = len(columns)
                         columns.append(_Column(instance.capacity(d, c.age)))
                     columns[k].keys.append((instance.priority(c, d), c.id))
+                    h.cell[(i, d)] = (k, 0)
         for col in columns:
             col.keys.sort(reverse=True)
             col.position = {cid: t for t, (_key, cid) in enumerate(col.keys, start=1)}
             col.support = [0] * (len(col.keys) + 1)
             col.fixed = [0] * (len(col.keys) + 1)
         for h in self.households:
-            for i, c in enumerate(h.kids):
-                for d in {o[i] for o in h.options if o[i] is not None}:
-                    k = index[(d, c.age)]  # type: ignore[index]
-                    t = columns[k].position[c.id]
-                    h.cell[(i, d)] = (k, t)  # type: ignore[index]
-                    h.in_col.setdefault(k, []).append(t)
+            for (i, d), (k, _) in h.cell.items():
+                t = columns[k].position[h.kids[i].id]
+                h.cell[(i, d)] = (k, t)
+                h.in_col.setdefault(k, []).append(t)
             for option in h.options:
                 entries = [h.cell[(i, d)] for i, d in enumerate(option) if d is not None]
                 for k, t in entries:
@@ -504,6 +501,8 @@ class ExactSolver(Solver):
         if status == "OPTIMAL" and strict:  # stable by construction (the caller's verifier rechecks)
             stats = make_stats(instance, assignment, time.perf_counter() - started)
             return Result("exact", assignment, stats, notes, True, status=status)
+        if start.stable is None:  # the hint was deferred acceptance only: repair it to compare/fall back
+            start = StableSolver().solve(instance)
         report = verify(instance, assignment)
         if status not in ("OPTIMAL", "FEASIBLE") or (
             status == "FEASIBLE"

@@ -19,7 +19,7 @@ accepted: a transfer applicant comes first at their own facility and their seat 
 from __future__ import annotations
 
 import time
-from bisect import insort
+from bisect import bisect_right, insort
 from collections import deque
 
 from madoguchi.nursery.instance import Child, Instance, Unit
@@ -68,7 +68,7 @@ class StableSolver(Solver):
                 for k, entries in groups.items():
                     worst = min(entries)
                     holders = held.get(k, [])
-                    higher = sum(1 for e in holders if e > worst)
+                    higher = len(holders) - bisect_right(holders, worst)
                     if higher + len(entries) > instance.capacity(*k):
                         ok = False
                         break
