@@ -163,7 +163,7 @@ def line_chart(
     *, title: str, dates: Sequence[date], series: Sequence[tuple[str, str, Sequence[Decimal | None]]]
 ) -> LineChart:
     """A percentage line chart: ``series`` is (name, css class, a value per date or None)."""
-    left, right, top, bottom, width, height = 56, 16, 16, 40, 720, 300
+    left, right, top, bottom, width, height = 72, 72, 16, 40, 720, 300
     values = [v for _, _, vs in series for v in vs if v is not None]
     hi = float(max(values, default=Decimal(100)))
     lo = float(min(values, default=Decimal(0)))

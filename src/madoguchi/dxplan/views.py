@@ -91,7 +91,7 @@ def project(request: HttpRequest, actor: Actor, pk: int) -> HttpResponse:
             "actor": actor,
             "project": item,
             "form": ProjectForm(initial=initial),
-            "milestone_form": MilestoneForm(),
+            "milestone_form": MilestoneForm(prefix="milestone"),
             "milestones": item.milestones.order_by("due_date", "id"),
             "today": timezone.localdate(),
         },
@@ -102,7 +102,7 @@ def project(request: HttpRequest, actor: Actor, pk: int) -> HttpResponse:
 @dx_view
 def milestone_add(request: HttpRequest, actor: Actor, pk: int) -> HttpResponse:
     item = selectors.project_get(municipality=_municipality(actor), pk=pk)
-    form = _valid(MilestoneForm(request.POST))
+    form = _valid(MilestoneForm(request.POST, prefix="milestone"))
     services.milestone_add(
         actor=actor, project=item, title=form.cleaned_data["title"], due_date=form.cleaned_data["due_date"]
     )
