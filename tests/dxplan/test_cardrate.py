@@ -235,3 +235,55 @@ def test_position_ranks_overall_and_in_prefecture(dx: Actor, municipality: Any) 
     assert chart is not None and len(chart.series[0].points) == 2
     ranking = selectors.cardrate_ranking(source=first.source, prefecture="石川県")
     assert [(r.name, r.rank, r.pref_rank) for r in ranking] == [("加賀市", 2, 1), ("珠洲市", 3, 2)]
+
+
+def test_xlsx_zip_bomb_is_refused_before_unpacking() -> None:
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        with archive.open("xl/worksheets/sheet1.xml", "w") as member:
+            chunk = b"\0" * (1 << 20)
+            for _ in range(101):
+                member.write(chunk)
+    assert len(buffer.getvalue()) < 1 << 20
+    assert errors_of(buffer.getvalue(), "bomb.xlsx").code == "cardrate.too_large"
+
+
+def _cell(n: int, *, commas: bool, zenkaku: bool, quote: bool) -> str:
+    text = f"{n:,}" if commas else str(n)
+    if zenkaku:
+        text = text.translate(ZENKAKU)
+    return f'"{text}"' if quote or commas else text
+
+
+row_strategy = st.tuples(
+    st.integers(min_value=1, max_value=10**8),
+    st.floats(min_value=0, max_value=1),
+    st.booleans(),
+    st.booleans(),
+    st.booleans(),
+)
+
+
+@given(
+    st.lists(row_strategy, min_size=1, max_size=20),
+    st.sampled_from(["utf-8", "utf-8-sig", "cp932"]),
+    st.integers(min_value=0, max_value=5),
+)
+def test_any_well_formed_table_reads_back_exactly(rows: list[Any], encoding: str, offset: int) -> None:
+    """Whatever the encoding, title lines above the header, commas, 全角 digits or quotes: the numbers
+    read back as written, and the rate from the file is kept."""
+    lines = ["表題"] * offset + ["都道府県名,市区町村名,人口,交付枚数,交付率"]
+    expected = []
+    for i, (population, share, commas, zenkaku, quote) in enumerate(rows):
+        issued = int(population * share)
+        rate = (Decimal(issued) * 100 / population).quantize(Decimal("0.1"))
+        lines.append(
+            f"架空県,町{i},{_cell(population, commas=commas, zenkaku=zenkaku, quote=quote)},"
+            f"{_cell(issued, commas=not commas, zenkaku=not zenkaku, quote=quote)},{rate}%"
+        )
+        expected.append((f"町{i}", population, issued, rate))
+    parsed = cardrate_parse(content="\r\n".join(lines).encode(encoding), filename="p.csv")
+    assert [(r.name, r.population, r.issued, r.rate) for r in parsed.rows] == expected
+    assert [r.line for r in parsed.rows] == [offset + 2 + i for i in range(len(rows))]

@@ -77,6 +77,8 @@ def test_cell_form_and_export(dx_client: Any, municipality: Any) -> None:
     stale = dx_client.post(url, {"status": "done", "version": 0}, follow=True)
     assert "dxplan.concurrent_update" in stale.content.decode()
 
+    formula = '=HYPERLINK("http://example.com")'
+    dx_client.post(url, {"status": "started", "planned_start": "2025-04-01", "note": formula, "version": 1})
     xlsx = dx_client.get(reverse("dxplan:migration_xlsx"))
     assert xlsx.status_code == 200
     from openpyxl import load_workbook
@@ -87,9 +89,11 @@ def test_cell_form_and_export(dx_client: Any, municipality: Any) -> None:
     detail_rows = list(wb["作業明細"].iter_rows(values_only=True))
     assert len(detail_rows) == 1 + 20 * 17
     assert ("戸籍", "計画立案", "③標準仕様との比較分析", "着手") == detail_rows[1 + 17 * 17 + 2][:4]
+    note = detail_rows[1 + 17 * 17 + 2][10]
+    assert note.startswith("'=HYPERLINK")  # text, never a formula
     csv = b"".join(dx_client.get(reverse("dxplan:migration_csv")).streaming_content)
     assert csv.startswith("\ufeff業務,フェーズ,作業項目".encode())
-    assert "令和7年4月1日" in csv.decode("utf-8-sig")
+    assert "令和7年4月1日" in csv.decode("utf-8-sig") and "None" not in csv.decode("utf-8-sig")
     assert AuditEvent.objects.filter(action="dxplan.migration_export").count() == 2
 
 

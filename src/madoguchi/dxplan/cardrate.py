@@ -20,6 +20,7 @@ from madoguchi.core.jp.codes import is_valid_municipality_code
 from madoguchi.core.jp.wareki import parse_date_any
 
 MAX_BYTES = 5 * 1024 * 1024
+MAX_EXPANDED_BYTES = 100 * 1024 * 1024  # an .xlsx unpacked
 MAX_ROWS = 5000
 HEADER_SCAN_ROWS = 20
 MAX_ERRORS = 50
@@ -158,8 +159,17 @@ def _grid(content: bytes, filename: str) -> list[list[object]]:
 
 
 def _xlsx_grid(content: bytes, filename: str) -> list[list[object]]:
+    import zipfile
+
     from openpyxl import load_workbook
 
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            expanded = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, ValueError) as exc:
+        raise fail("cardrate.format", f"「{filename}」を Excel (.xlsx) として読めません。") from exc
+    if expanded > MAX_EXPANDED_BYTES:  # a zip bomb, or far more than any 総務省 table
+        raise fail("cardrate.too_large", f"「{filename}」は展開すると大きすぎます。")
     try:
         workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types for broken archives

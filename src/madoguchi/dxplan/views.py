@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from madoguchi.applications.storage import blob_path
-from madoguchi.core.csvexport import csv_stream
+from madoguchi.core.csvexport import csv_stream, excel_safe
 from madoguchi.core.errors import ValidationFailed
 from madoguchi.core.jp.wareki import to_wareki
 from madoguchi.core.scope import Actor
@@ -230,7 +230,7 @@ def evidence_file(request: HttpRequest, actor: Actor, evidence_id: int) -> FileR
 def _export_cell(value: object) -> str:
     if isinstance(value, date):
         return to_wareki(value)
-    return str(value)
+    return "" if value is None else str(value)
 
 
 @dx_view
@@ -283,8 +283,8 @@ def _xlsx(*, municipality: Any, today: date, rows: list[list[object]]) -> bytes:
     matrix.column_dimensions["A"].width = 18
     detail = wb.create_sheet("作業明細")
     detail.append(selectors.EXPORT_HEADER)
-    for r in rows:
-        detail.append(r)
+    for r in rows:  # a note typed as "=…" must stay text: openpyxl would write it as a formula
+        detail.append([excel_safe(v) if isinstance(v, str) else v for v in r])
     for col in "EFGH":
         for c in detail[col][1:]:
             c.number_format = "yyyy/mm/dd"
