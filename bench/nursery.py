@@ -10,7 +10,8 @@ its own venv (``var/bench-chilmai-venv``, created with ``pip install chilmai`` w
 our venv) in a subprocess. Every result, ChilmAI's too, goes through our verifier.
 
 Seconds are wall seconds after interpreter start-up (ours: the command; ChilmAI: its ``match`` call,
-file bytes in). Prints a table, the speed ratio, one ``BENCH_JSON {...}`` line and a ``SUMMARY:``
+file bytes in); CPU seconds (all threads, ChilmAI's whole subprocess) are printed too, since the
+machine may be shared. Prints a table, the speed ratio, one ``BENCH_JSON {...}`` line and a ``SUMMARY:``
 verdict against the goal (≥ 10× faster than ChilmAI at 1,600 and 9,000 with as many or more placed
 and 0 blocking coalitions; 100,000 children in < 5 min). Slowness never makes the exit code nonzero.
 No database is needed.
@@ -21,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -104,7 +106,7 @@ def write_instance(children: int, seed: int, folder: Path) -> dict[str, Any]:
 def run_ours(folder: Path, time_limit: float) -> dict[str, Any]:
     from django.core.management import call_command
 
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     call_command(
         "nursery",
         "match",
@@ -122,10 +124,11 @@ def run_ours(folder: Path, time_limit: float) -> dict[str, Any]:
         str(folder / "summary-exact.json"),
         stdout=StringIO(),
     )
-    wall = time.perf_counter() - started
+    wall, cpu = time.perf_counter() - started, time.process_time() - cpu
     summary = json.loads((folder / "summary-exact.json").read_text(encoding="utf-8"))
     return {
         "seconds": wall,
+        "cpu_seconds": cpu,
         "solve_seconds": summary["seconds"],
         "placed": summary["placed"],
         "blocking_syy": summary["verifier"]["blocking_syy"],
@@ -142,7 +145,7 @@ def run_chilmai(python: Path, folder: Path, time_limit: float, wall_limit: float
     out = folder / "chilmai.json"
     out.unlink(missing_ok=True)
     args = [str(folder / "children.csv"), str(folder / "facilities.csv"), str(out), str(time_limit)]
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), _children_cpu()
     try:
         subprocess.run(
             [str(python), str(CHILMAI_VENV / "madoguchi_driver.py"), *args], check=False, timeout=wall_limit
@@ -154,7 +157,7 @@ def run_chilmai(python: Path, folder: Path, time_limit: float, wall_limit: float
             "wall": wall_limit,
             "timeout": True,
         }
-    wall = time.perf_counter() - started
+    wall, cpu = time.perf_counter() - started, _children_cpu() - cpu
     if not out.exists():
         return {"error": "ChilmAI が結果を書きませんでした", "wall": wall}
     data = json.loads(out.read_text(encoding="utf-8"))
@@ -166,11 +169,18 @@ def run_chilmai(python: Path, folder: Path, time_limit: float, wall_limit: float
     return {
         "seconds": data["seconds"],
         "wall": wall,
+        "cpu_seconds": cpu,
         "placed": sum(1 for d in assignment.values() if d is not None),
         "blocking_syy": report["blocking_syy"],
         "blocking_abh": report["blocking_abh"],
         "violations": sum(report[k] for k in ("capacity", "wish", "transfer", "sibling")),
     }
+
+
+def _children_cpu() -> float:
+    """User + system seconds of finished child processes (ChilmAI's CP-SAT threads included)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _median(runs: list[dict[str, Any]], key: str) -> float:
@@ -247,6 +257,11 @@ def main() -> None:
         else:
             line += f"{'-':>14} {'':>3} {'-':>9} | {'':>6}"
         print(line, flush=True)
+        cpu_line = f"{'':>8}   CPU 秒: ours {_median(ours, 'cpu_seconds'):.2f}"
+        if ok:
+            cpu_line += f", ChilmAI {_median(ok, 'cpu_seconds'):.2f}"
+            row["cpu_ratio"] = _median(ok, "cpu_seconds") / _median(ours, "cpu_seconds")
+        print(cpu_line + f"  (ours wall runs {row['ours']['runs']})", flush=True)
         rows.append(row)
 
     verdicts = []

@@ -106,6 +106,9 @@ class _Column:
 
 
 def _fits(instance: Instance, kids: list[Child], option: Option) -> bool:
+    if len(kids) == 1:
+        d = option[0]
+        return d is None or d == kids[0].current or instance.capacity(d, kids[0].age) > 0
     need: dict[tuple[str, int], int] = {}
     for c, d in zip(kids, option, strict=True):
         if d is not None and d != c.current:
@@ -246,27 +249,39 @@ class _Model:
         """
         pending = list(self.households)
         changed = True
+        columns = self.columns
+        self.passes = 0
         while changed and pending:
             changed = False
+            self.passes += 1
             rest = []
             for h in pending:
-                alive = [j for j, a in enumerate(h.alive) if a]
-                sure = next((j for j in alive if self._admits(h, self._groups(h, j))), alive[-1])
-                for j in alive:
-                    if j < sure and any(
-                        self.columns[g.col].fixed_total + g.n > self.columns[g.col].capacity
-                        for g in self._groups(h, j)
+                sure = first = -1
+                last = len(h.alive) - 1  # the fallback is never dropped here
+                for j, alive in enumerate(h.alive):
+                    if not alive:
+                        continue
+                    groups = h.groups.get(j) or self._groups(h, j)
+                    if j < last and any(
+                        columns[g.col].fixed_total + g.n > columns[g.col].capacity for g in groups
                     ):
-                        self._kill(h, j)
+                        self._kill(h, j)  # no longer fits beside the fixed seats
                         changed = True
-                alive = [j for j, a in enumerate(h.alive) if a]
-                sure = next((j for j in alive if self._admits(h, self._groups(h, j))), alive[-1])
-                if sure == alive[0]:
+                        continue
+                    if first < 0:
+                        first = j
+                    if self._admits(h, groups):
+                        sure = j
+                        break
+                if sure < 0:
+                    sure = max(j for j, a in enumerate(h.alive) if a)
+                    first = first if first >= 0 else sure
+                if sure == first:
                     self._force(h, sure)
                     changed = True
                     continue
-                for j in alive:
-                    if j > sure:  # it gets ``sure`` or better in every stable matching
+                for j in range(sure + 1, len(h.alive)):
+                    if h.alive[j]:  # it gets ``sure`` or better in every stable matching
                         self._kill(h, j)
                         changed = True
                 rest.append(h)
