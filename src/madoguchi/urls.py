@@ -23,5 +23,6 @@ urlpatterns = [
     path("pay/", include("madoguchi.payments.urls")),
     path("dx/plan/", include("madoguchi.dxplan.urls")),
     path("dx/", include("madoguchi.dx.urls")),
+    path("opendata/", include("madoguchi.dx.public_urls")),
     path("", include("madoguchi.portal.urls")),
 ]

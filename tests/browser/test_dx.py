@@ -4,6 +4,7 @@ each page, keyboard-usable forms."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -67,6 +68,21 @@ def test_dx_user_steers_with_live_kpis_and_a_pdca_cycle(page: Any, demo: None, l
     expect(page.get_by_role("table")).to_contain_text("月曜の朝に転入の窓口が混む")
     assert OodaEntry.objects.count() == 1
     assert_accessible(page, "OODA 記録")
+
+    # open data: publish the application statistics; the public catalogue serves them (no login)
+    page.get_by_role("link", name="オープンデータ").click()
+    assert_accessible(page, "オープンデータの公開")
+    section = page.get_by_role("region", name="手続別・月別の申請件数とオンライン申請率")
+    with page.expect_navigation(wait_until="load"):
+        section.get_by_role("button", name="公開する").click()
+    expect(page.locator(".notice--success")).to_contain_text("公開しました")
+    page.context.clear_cookies()
+    page.goto("/opendata/")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("オープンデータ カタログ")
+    with page.expect_download() as download:
+        page.get_by_role("link", name=re.compile(r"^CSV.*手続別・月別の申請件数")).click()
+    assert download.value.suggested_filename == "999997_application_stats.csv"
+    assert_accessible(page, "オープンデータ カタログ")
 
 
 def test_department_handler_cannot_open_dx(page: Any, demo: None, login_as: Any) -> None:

@@ -209,3 +209,48 @@ def test_dashboard_reads_aggregates_in_constant_queries(
     html = page.content.decode()
     assert "オンライン申請率" in html and "<svg" in html and "100.0%" in html
     assert counts[0] == counts[1] and counts[1] <= 15, counts
+
+
+@pytest.mark.django_db
+def test_open_data_publishes_aggregates_with_small_counts_suppressed(
+    client: Client, municipality: Any, procedure: Any, notification: Any, valid_data: dict, dx: Actor
+) -> None:
+    import csv
+    import io
+
+    for _ in range(6):
+        app_services.application_submit(
+            procedure=procedure, data=valid_data, channel="online", actor=Actor.system("online")
+        )
+    for _ in range(2):
+        app_services.application_submit(
+            procedure=notification, data=valid_data, channel="paper", actor=Actor.system("paper")
+        )
+    services.kpi_refresh(municipality=municipality)
+    assert (
+        client.get(f"/opendata/{municipality.code}/application_stats.csv").status_code == 404
+    )  # not yet published
+    services.dataset_publish(actor=dx, kind="application_stats", publish=True)
+    response = client.get(f"/opendata/{municipality.code}/application_stats.csv")
+    body = b"".join(response.streaming_content)
+    assert body.startswith(b"\xef\xbb\xbf")  # UTF-8 with BOM, for Excel
+    rows = list(csv.DictReader(io.StringIO(body.decode("utf-8-sig"))))
+    by_name = {r["手続名"]: r for r in rows}
+    assert (
+        by_name[procedure.name]["申請件数"] == "6" and by_name[procedure.name]["オンライン申請率"] == "100.0"
+    )
+    assert (
+        by_name[notification.name]["申請件数"] == "*"
+        and by_name[notification.name]["オンライン申請率"] == "*"
+    )
+    assert rows[0]["全国地方公共団体コード"] == municipality.code
+    assert valid_data["name"] not in body.decode("utf-8-sig")  # never personal data
+    meta = client.get(f"/opendata/{municipality.code}/catalog.json").json()
+    assert meta["@type"] == "dcat:Catalog" and len(meta["dcat:dataset"]) == 1
+    urls = [d["dcat:downloadURL"] for d in meta["dcat:dataset"][0]["dcat:distribution"]]
+    assert any(u.endswith("application_stats.json") for u in urls)
+    assert client.get(f"/opendata/{municipality.code}/application_stats.json").json()["records"][0]["年月"]
+    page = client.get("/opendata/").content.decode()
+    assert "手続別・月別の申請件数とオンライン申請率" in page
+    services.dataset_publish(actor=dx, kind="application_stats", publish=False)
+    assert client.get(f"/opendata/{municipality.code}/application_stats.csv").status_code == 404

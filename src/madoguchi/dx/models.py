@@ -209,3 +209,28 @@ class OodaEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.noted_on} {self.observe[:30]}"
+
+
+class DatasetKind(models.TextChoices):
+    APPLICATION_STATS = "application_stats", _("手続別・月別の申請件数とオンライン申請率")
+    KPI_VALUES = "kpi_values", _("KPI の目標と実績")
+    COUNTER_STATS = "counter_stats", _("窓口の発券数と待ち時間")
+
+
+class Dataset(models.Model):
+    """オープンデータ: a dataset the DX推進課 chose to publish (built from the aggregates when served:
+    counts only, small counts suppressed)."""
+
+    municipality = models.ForeignKey(Municipality, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(_("種類"), max_length=30, choices=DatasetKind.choices)
+    title = models.CharField(_("タイトル"), max_length=120)
+    description = models.TextField(_("説明"), blank=True)
+    published = models.BooleanField(_("公開中"), default=False)
+    published_at = models.DateTimeField(null=True, blank=True)
+    license = models.CharField(_("ライセンス"), max_length=60, default="CC BY 4.0")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["municipality", "kind"], name="dx_dataset_unique")]
+
+    def __str__(self) -> str:
+        return self.title

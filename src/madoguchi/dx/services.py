@@ -24,6 +24,8 @@ from madoguchi.dx.models import (
     ActionStatus,
     BusinessDay,
     CounterMonth,
+    Dataset,
+    DatasetKind,
     Kpi,
     KpiAction,
     KpiDecision,
@@ -269,3 +271,26 @@ def ooda_record(
         )
         _audit(actor, "dx.ooda", None, {"entry": entry.pk})
     return entry
+
+
+# ------------------------------------------------------------------------------------------ open data
+def dataset_publish(
+    *, actor: Actor, kind: str, publish: bool, title: str = "", description: str = ""
+) -> Dataset:
+    """Publish (or withdraw) one of the municipality's datasets; the rows are built when served."""
+    require_dx(actor)
+    assert actor.municipality is not None
+    if kind not in DatasetKind.values:
+        raise ValidationFailed("公開するデータの種類を選んでください。", code="dx.dataset_kind")
+    with transaction.atomic():
+        dataset, _ = Dataset.objects.select_for_update().get_or_create(
+            municipality=actor.municipality, kind=kind, defaults={"title": DatasetKind(kind).label}
+        )
+        dataset.title = (title.strip() or dataset.title)[:120]
+        dataset.description = description.strip() or dataset.description
+        if publish and not dataset.published:
+            dataset.published_at = timezone.now()
+        dataset.published = publish
+        dataset.save()
+        _audit(actor, "dx.dataset_published" if publish else "dx.dataset_withdrawn", None, {"kind": kind})
+    return dataset

@@ -216,3 +216,35 @@ def ooda(request: HttpRequest, actor: Actor) -> HttpResponseBase:
     return render(
         request, "dx/ooda.html", {"actor": actor, "entries": entries, "today": timezone.localdate()}
     )
+
+
+@dx_view
+def opendata(request: HttpRequest, actor: Actor) -> HttpResponseBase:
+    """Choose what to publish; preview the first rows exactly as they will be served."""
+    from madoguchi.dx import opendata as od
+    from madoguchi.dx.models import Dataset, DatasetKind
+
+    if request.method == "POST":
+        p = request.POST
+        dataset = services.dataset_publish(
+            actor=actor,
+            kind=p.get("kind", ""),
+            publish=p.get("publish") == "1",
+            title=p.get("title", ""),
+            description=p.get("description", ""),
+        )
+        messages.success(
+            request, f"「{dataset.title}」を{'公開しました' if dataset.published else '非公開にしました'}。"
+        )
+        return redirect("dx:opendata")
+    existing = {d.kind: d for d in Dataset.objects.filter(municipality=actor.municipality)}
+    kinds = []
+    for kind, label in DatasetKind.choices:
+        dataset = existing.get(kind) or Dataset(municipality=actor.municipality, kind=kind, title=str(label))
+        preview = [row for _, row in zip(range(5), od.rows(dataset), strict=False)]
+        kinds.append(
+            {"kind": kind, "label": label, "dataset": dataset, "header": od.COLUMNS[kind], "preview": preview}
+        )
+    return render(
+        request, "dx/opendata.html", {"actor": actor, "kinds": kinds, "suppress_below": od.SUPPRESS_BELOW}
+    )
