@@ -129,3 +129,76 @@ def test_command_imports_a_file(tmp_path: Any, dx: Any) -> None:
     assert "取り込みました" in out.getvalue()
     call_command("dxplan_import_cardrate", str(path), "--user", "dx", stdout=out)
     assert "取込済み" in out.getvalue()
+
+
+def test_evidence_upload_and_download(dx_client: Any, municipality: Any) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from tests.dxplan.test_services import PNG
+
+    url = reverse("dxplan:cell", args=["kaigo_hoken", 12])
+    upload = SimpleUploadedFile("評価書.png", PNG, content_type="image/png")
+    response = dx_client.post(url, {"action": "evidence", "file": upload})
+    assert response.status_code == 302
+    page = dx_client.get(reverse("dxplan:cell", args=["kaigo_hoken", 12])).content.decode()
+    assert "評価書.png" in page
+    evidence = MigrationTask.objects.get(business="kaigo_hoken", item=12).evidence.get()
+    download = dx_client.get(reverse("dxplan:evidence_file", args=[evidence.pk]))
+    assert b"".join(download.streaming_content) == PNG
+    assert "attachment" in download["Content-Disposition"]
+    script = SimpleUploadedFile("x.pdf", b"#!/bin/sh\nrm -rf /\n")
+    refused = dx_client.post(url, {"action": "evidence", "file": script}, follow=True)
+    assert "attachment.type_not_allowed" in refused.content.decode()
+
+
+def test_another_municipality_sees_nothing_of_ours(
+    client: Any, dx: Any, make_staff: Any, other_municipality: Any
+) -> None:
+    from datetime import date
+
+    from madoguchi.dxplan.services import ProjectFields, migration_evidence_add, project_save
+    from tests.dxplan.test_services import PNG
+
+    project = project_save(
+        actor=dx,
+        fields=ProjectFields(
+            priority="online", title="内部", start_date=date(2025, 4, 1), end_date=date(2026, 3, 31)
+        ),
+    )
+    evidence = migration_evidence_add(actor=dx, business="koseki", item=1, content=PNG, filename="a.png")
+    other = make_staff("dx-aoba", ("dx", None), m=other_municipality)
+    client.force_login(other.user)
+    assert client.get(reverse("dxplan:project", args=[project.pk])).status_code == 404
+    assert client.get(reverse("dxplan:evidence_file", args=[evidence.pk])).status_code == 404
+    assert "内部" not in client.get(reverse("dxplan:projects")).content.decode()
+
+
+def test_project_pages_post_back_to_themselves(dx_client: Any, municipality: Any) -> None:
+    new = dx_client.post(
+        reverse("dxplan:project_new"),
+        {
+            "priority": "ai_rpa",
+            "title": "AI議事録の導入",
+            "status": "planned",
+            "start_date": "2026-04-01",
+            "end_date": "2027-03-31",
+            "owner_department": "総務課",
+        },
+    )
+    project = Project.objects.get(title="AI議事録の導入")
+    assert new["Location"] == reverse("dxplan:project", args=[project.pk])
+    url = new["Location"]
+    refused = dx_client.post(
+        url, {"action": "milestone_add", "milestone-title": "", "milestone-due_date": "x"}
+    )
+    assert refused["Location"] == url
+    assert "dxplan.form_invalid" in dx_client.get(url).content.decode()
+    dx_client.post(
+        url, {"action": "milestone_add", "milestone-title": "試行", "milestone-due_date": "2026-09-30"}
+    )
+    milestone = project.milestones.get()
+    dx_client.post(url, {"action": "milestone_done", "milestone": milestone.pk, "done": "1"})
+    milestone.refresh_from_db()
+    assert milestone.done
+    timeline = dx_client.get(reverse("dxplan:timeline")).content.decode()
+    assert "令和8年度" in timeline and "AI議事録の導入" in timeline

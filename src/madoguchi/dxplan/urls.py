@@ -7,8 +7,6 @@ urlpatterns = [
     path("", views.projects, name="projects"),
     path("projects/new/", views.project_new, name="project_new"),
     path("projects/<int:pk>/", views.project, name="project"),
-    path("projects/<int:pk>/milestones/", views.milestone_add, name="milestone_add"),
-    path("projects/<int:pk>/milestones/<int:milestone_id>/", views.milestone_done, name="milestone_done"),
     path("timeline/", views.timeline, name="timeline"),
     path("migration/", views.migration, name="migration"),
     path("migration/export.xlsx", views.migration_export, {"fmt": "xlsx"}, name="migration_xlsx"),
@@ -16,7 +14,6 @@ urlpatterns = [
     path("migration/evidence/<int:evidence_id>/", views.evidence_file, name="evidence_file"),
     path("migration/<slug:business>/", views.migration_business, name="migration_business"),
     path("migration/<slug:business>/<int:item>/", views.cell, name="cell"),
-    path("migration/<slug:business>/<int:item>/evidence/", views.evidence_add, name="evidence_add"),
     path("cardrate/", views.cardrate, name="cardrate"),
     path("cardrate/<int:pk>/", views.cardrate_table, name="cardrate_table"),
 ]

@@ -15,7 +15,6 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
 
 from madoguchi.applications.storage import blob_path
 from madoguchi.core.csvexport import csv_stream, excel_safe
@@ -71,17 +70,36 @@ def project_new(request: HttpRequest, actor: Actor) -> HttpResponse:
 
 @dx_view
 def project(request: HttpRequest, actor: Actor, pk: int) -> HttpResponse:
+    """A project: its form, and its milestones (each form posts here with its ``action``, so an error
+    comes back to this page)."""
     municipality = _municipality(actor)
     item = selectors.project_get(municipality=municipality, pk=pk)
     if request.method == "POST":
-        form = _valid(ProjectForm(request.POST))
-        services.project_save(
-            actor=actor,
-            project=item,
-            fields=form.fields_value(),  # type: ignore[attr-defined]
-            expected_version=form.cleaned_data["version"],
-        )
-        messages.success(request, _("取組を更新しました。"))
+        action = request.POST.get("action", "save")
+        if action == "milestone_add":
+            milestone = _valid(MilestoneForm(request.POST, prefix="milestone"))
+            services.milestone_add(
+                actor=actor,
+                project=item,
+                title=milestone.cleaned_data["title"],
+                due_date=milestone.cleaned_data["due_date"],
+            )
+            messages.success(request, _("マイルストーンを追加しました。"))
+        elif action == "milestone_done":
+            services.milestone_set_done(
+                actor=actor,
+                milestone_id=int(request.POST.get("milestone", "0") or 0),
+                done=request.POST.get("done") == "1",
+            )
+        else:
+            form = _valid(ProjectForm(request.POST))
+            services.project_save(
+                actor=actor,
+                project=item,
+                fields=form.fields_value(),  # type: ignore[attr-defined]
+                expected_version=form.cleaned_data["version"],
+            )
+            messages.success(request, _("取組を更新しました。"))
         return redirect("dxplan:project", pk)
     initial = {f: getattr(item, f) for f in ProjectForm.base_fields}
     return render(
@@ -96,25 +114,6 @@ def project(request: HttpRequest, actor: Actor, pk: int) -> HttpResponse:
             "today": timezone.localdate(),
         },
     )
-
-
-@require_POST
-@dx_view
-def milestone_add(request: HttpRequest, actor: Actor, pk: int) -> HttpResponse:
-    item = selectors.project_get(municipality=_municipality(actor), pk=pk)
-    form = _valid(MilestoneForm(request.POST, prefix="milestone"))
-    services.milestone_add(
-        actor=actor, project=item, title=form.cleaned_data["title"], due_date=form.cleaned_data["due_date"]
-    )
-    messages.success(request, _("マイルストーンを追加しました。"))
-    return redirect("dxplan:project", pk)
-
-
-@require_POST
-@dx_view
-def milestone_done(request: HttpRequest, actor: Actor, pk: int, milestone_id: int) -> HttpResponse:
-    services.milestone_set_done(actor=actor, milestone_id=milestone_id, done=request.POST.get("done") == "1")
-    return redirect("dxplan:project", pk)
 
 
 @dx_view
@@ -158,8 +157,21 @@ def migration_business(request: HttpRequest, actor: Actor, business: str) -> Htt
 
 @dx_view
 def cell(request: HttpRequest, actor: Actor, business: str, item: int) -> HttpResponse:
+    """One cell of the tracker: its form and its evidence files (both post here, told apart by ``action``)."""
     municipality = _municipality(actor)
     today = timezone.localdate()
+    if request.method == "POST" and request.POST.get("action") == "evidence":
+        upload = _valid(EvidenceForm(request.POST, request.FILES)).cleaned_data["file"]
+        services.migration_evidence_add(
+            actor=actor,
+            business=business,
+            item=item,
+            content=upload.read(),
+            filename=upload.name,
+            declared_mime=upload.content_type,
+        )
+        messages.success(request, _("証跡ファイルを登録しました。"))
+        return redirect("dxplan:cell", business, item)
     if request.method == "POST":
         form = _valid(TaskForm(request.POST))
         services.migration_task_update(
@@ -189,23 +201,6 @@ def cell(request: HttpRequest, actor: Actor, business: str, item: int) -> HttpRe
             "evidence": evidence,
         },
     )
-
-
-@require_POST
-@dx_view
-def evidence_add(request: HttpRequest, actor: Actor, business: str, item: int) -> HttpResponse:
-    form = _valid(EvidenceForm(request.POST, request.FILES))
-    upload = form.cleaned_data["file"]
-    services.migration_evidence_add(
-        actor=actor,
-        business=business,
-        item=item,
-        content=upload.read(),
-        filename=upload.name,
-        declared_mime=upload.content_type,
-    )
-    messages.success(request, _("証跡ファイルを登録しました。"))
-    return redirect("dxplan:cell", business, item)
 
 
 @dx_view
