@@ -121,20 +121,21 @@ def test_places_more_than_the_heuristic_when_a_family_may_give_way() -> None:
 
 
 def test_no_stable_matching_says_so() -> None:
-    """A classic couples instance without a stable matching: the result has the fewest coalitions."""
+    """A couple and a single child, one seat at A and one at B: every matching has a blocking
+    coalition. The result has the fewest (1), then the most placed, and note N301."""
     facs = (Facility("A", "A", (0, 0, 0, 1, 0, 0)), Facility("B", "B", (0, 0, 0, 1, 0, 0)))
     kids = (
-        Child("f1", "F", 3, 5, ("A", "B"), pattern=7),
-        Child("f2", "F", 3, 1, ("B", "A"), pattern=7),
-        Child("s", "S", 3, 3, ("A", "B")),
+        Child("f1", "F", 3, 0, ("A", "B"), pattern=5),
+        Child("f2", "F", 3, 1, ("A", "B"), pattern=5),
+        Child("s", "S", 3, 1, ("A", "B")),
     )
     inst = Instance(facs, kids)
     scored = [(len(verify(inst, a).blocking), -_placed(a)) for a in _outcomes(inst)]
+    assert min(scored)[0] == 1
     result = solvers["exact"].solve(inst)
     report = verify(inst, result)
     assert (len(report.blocking), -result.stats.placed) == min(scored)
-    if min(scored)[0]:
-        assert not result.stable and any("N301" in n for n in result.notes)
+    assert result.status == "OPTIMAL" and not result.stable and any("N301" in n for n in result.notes)
 
 
 def test_time_limit_zero_returns_the_heuristic_honestly() -> None:
