@@ -11,6 +11,8 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from hypothesis import given
+from hypothesis import strategies as st
 
 from madoguchi.applications import services as app_services
 from madoguchi.applications.models import Application, ApplicationEvent
@@ -254,3 +256,11 @@ def test_open_data_publishes_aggregates_with_small_counts_suppressed(
     assert "手続別・月別の申請件数とオンライン申請率" in page
     services.dataset_publish(actor=dx, kind="application_stats", publish=False)
     assert client.get(f"/opendata/{municipality.code}/application_stats.csv").status_code == 404
+
+
+@given(st.lists(st.integers(min_value=0, max_value=60), min_size=1, max_size=200))
+def test_histogram_median_is_the_median(values: list[int]) -> None:
+    import statistics
+    from collections import Counter
+
+    assert refresh.histogram_median(dict(Counter(values))) == statistics.median(values)
