@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
+from typing import Any, TypeVar
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from madoguchi.dxplan.models import Priority, ProjectStatus, TaskStatus
 from madoguchi.dxplan.services import ProjectFields, TaskFields
+
+T = TypeVar("T")
+
+
+def _typed(cls: type[T], data: dict[str, Any]) -> T:
+    """The service's input dataclass from a form's cleaned data (the fields of the same names)."""
+    return cls(**{f.name: data[f.name] for f in dataclasses.fields(cls) if f.name in data})  # type: ignore[arg-type]
 
 
 class DateInput(forms.DateInput):
@@ -28,17 +38,7 @@ class ProjectForm(forms.Form):
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
     def fields_value(self) -> ProjectFields:
-        d = self.cleaned_data
-        return ProjectFields(
-            priority=d["priority"],
-            title=d["title"],
-            status=d["status"],
-            start_date=d["start_date"],
-            end_date=d["end_date"],
-            owner_department=d["owner_department"],
-            owner_person=d["owner_person"],
-            description=d["description"],
-        )
+        return _typed(ProjectFields, self.cleaned_data)
 
 
 class MilestoneForm(forms.Form):
@@ -56,15 +56,7 @@ class TaskForm(forms.Form):
     version = forms.IntegerField(widget=forms.HiddenInput)
 
     def fields_value(self) -> TaskFields:
-        d = self.cleaned_data
-        return TaskFields(
-            status=d["status"],
-            planned_start=d["planned_start"],
-            planned_end=d["planned_end"],
-            actual_start=d["actual_start"],
-            actual_end=d["actual_end"],
-            note=d["note"],
-        )
+        return _typed(TaskFields, self.cleaned_data)
 
 
 class EvidenceForm(forms.Form):

@@ -28,6 +28,7 @@ from madoguchi.dxplan.models import (
     RowKind,
     TaskStatus,
 )
+from madoguchi.dxplan.services import TaskFields
 
 STATUS_CSS = {
     TaskStatus.NOT_STARTED: "todo",
@@ -109,16 +110,12 @@ def project_timeline(*, municipality: Municipality, today: date) -> Gantt:
 # --- 標準化移行 tracker ----------------------------------------------------------------------------
 
 
-@dataclass
-class Cell:
+@dataclass(frozen=True, kw_only=True)
+class Cell(TaskFields):
+    """One 業務 × 作業項目 as the pages show it (a cell never saved reads as 未着手, version 0)."""
+
     business: str
     item: int
-    status: str
-    planned_start: date | None = None
-    planned_end: date | None = None
-    actual_start: date | None = None
-    actual_end: date | None = None
-    note: str = ""
     version: int = 0
     overdue_days: int = 0  # 開庁日 past the planned end (not 完了, not 対象外)
     evidence_count: int = 0
@@ -144,6 +141,16 @@ class Cell:
         return BUSINESS_NAMES[self.business]
 
 
+_OPEN = (TaskStatus.NOT_STARTED, TaskStatus.STARTED)
+
+
+def _overdue_days(planned_end: date | None, status: str, today: date, closed: frozenset[date]) -> int:
+    """開庁日 since the planned end of work not 完了 (nor 対象外); 0 when on time."""
+    if planned_end is None or planned_end >= today or status not in _OPEN:
+        return 0
+    return max(1, business_days_between(planned_end, today, closed))
+
+
 def _closed_days(municipality: Municipality) -> frozenset[date]:
     return frozenset(ClosedDay.objects.filter(municipality=municipality).values_list("date", flat=True))
 
@@ -157,7 +164,7 @@ def _cells(
     closed = _closed_days(municipality)
     cells: dict[tuple[str, int], Cell] = {}
     for t in qs:
-        cell = Cell(
+        cells[(t.business, t.item)] = Cell(
             business=t.business,
             item=t.item,
             status=t.status,
@@ -168,14 +175,8 @@ def _cells(
             note=t.note,
             version=t.version,
             evidence_count=t.n_evidence,
+            overdue_days=_overdue_days(t.planned_end, t.status, today, closed),
         )
-        if (
-            t.planned_end
-            and t.planned_end < today
-            and t.status in (TaskStatus.NOT_STARTED, TaskStatus.STARTED)
-        ):
-            cell.overdue_days = max(1, business_days_between(t.planned_end, today, closed))
-        cells[(t.business, t.item)] = cell
     for code, _ in BUSINESSES if business is None else [(business, "")]:
         for n in ITEMS:
             cells.setdefault((code, n), Cell(business=code, item=n, status=TaskStatus.NOT_STARTED))

@@ -54,6 +54,21 @@ def _audit(actor: Actor, action: str, obj: Any, detail: dict[str, Any]) -> None:
     )
 
 
+def _apply(
+    row: Project | MigrationTask, values: dict[str, Any], expected_version: int | None
+) -> dict[str, str]:
+    """Set ``values`` on a locked row and bump its version; refuse a form loaded before someone else's
+    save. Returns what changed, for the audit row."""
+    if expected_version is not None and row.version != expected_version:
+        raise ConcurrentUpdate(STALE, code="dxplan.concurrent_update")
+    changed = {k: str(v) for k, v in values.items() if getattr(row, k) != v}
+    for k, v in values.items():
+        setattr(row, k, v)
+    row.version += 1
+    row.save()
+    return changed
+
+
 def _user(actor: Actor) -> Any:
     return actor.user if actor.user is not None and actor.user.pk else None
 
@@ -100,13 +115,7 @@ def project_save(
             _audit(actor, "project_create", project, {"title": project.title, "priority": project.priority})
             return project
         locked = Project.objects.select_for_update().get(pk=project.pk, municipality=municipality)
-        if expected_version is not None and locked.version != expected_version:
-            raise ConcurrentUpdate(STALE, code="dxplan.concurrent_update")
-        changed = {k: str(v) for k, v in values.items() if getattr(locked, k) != v}
-        for k, v in values.items():
-            setattr(locked, k, v)
-        locked.version += 1
-        locked.save()
+        changed = _apply(locked, values, expected_version)
         _audit(actor, "project_update", locked, {"changed": changed})
         return locked
 
@@ -193,13 +202,7 @@ def migration_task_update(
         task, _ = MigrationTask.objects.select_for_update().get_or_create(
             municipality=municipality, business=business, item=item, defaults={"version": 0}
         )
-        if expected_version is not None and task.version != expected_version:
-            raise ConcurrentUpdate(STALE, code="dxplan.concurrent_update")
-        changed = {k: str(v) for k, v in values.items() if getattr(task, k) != v}
-        for k, v in values.items():
-            setattr(task, k, v)
-        task.version += 1
-        task.save()
+        changed = _apply(task, values, expected_version)
         _audit(actor, "migration_update", task, {"business": business, "item": item, "changed": changed})
         return task
 
