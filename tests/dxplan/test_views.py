@@ -202,3 +202,16 @@ def test_project_pages_post_back_to_themselves(dx_client: Any, municipality: Any
     assert milestone.done
     timeline = dx_client.get(reverse("dxplan:timeline")).content.decode()
     assert "令和8年度" in timeline and "AI議事録の導入" in timeline
+
+
+def test_summary_for_the_dashboard(municipality: Any) -> None:
+    from django.utils import timezone
+
+    from madoguchi.dxplan.selectors import dxplan_summary
+
+    empty = dxplan_summary(municipality=municipality, today=timezone.localdate())
+    assert (empty.projects, empty.migration_percent, empty.card_rate) == (0, 0, None)
+    dxplan_demo_ensure(municipality=municipality)
+    summary = dxplan_summary(municipality=municipality, today=timezone.localdate())
+    assert summary.projects == 13 and 0 < summary.migration_percent <= 100
+    assert summary.card_rate is not None and summary.card_rank is not None and summary.card_total == 39

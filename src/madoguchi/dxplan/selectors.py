@@ -471,3 +471,37 @@ def cardrate_prefectures(*, source: CardRateImport) -> list[str]:
 
 def wareki_or_blank(d: date | None) -> str:
     return to_wareki(d) if d else ""
+
+
+@dataclass(frozen=True)
+class PlanSummary:
+    """The few figures the /dx/ dashboard shows from this app (one call, a handful of queries)."""
+
+    projects: int
+    projects_in_progress: int
+    milestones_overdue: int
+    migration_percent: int
+    migration_overdue: int
+    card_rate: Decimal | None
+    card_rank: int | None
+    card_total: int
+    card_as_of: date | None
+
+
+def dxplan_summary(*, municipality: Municipality, today: date) -> PlanSummary:
+    tracker = migration_tracker(municipality=municipality, today=today)
+    projects = Project.objects.filter(municipality=municipality)
+    latest = next((p for p in reversed(cardrate_positions(municipality=municipality)) if p.row), None)
+    return PlanSummary(
+        projects=projects.count(),
+        projects_in_progress=projects.filter(status=ProjectStatus.IN_PROGRESS).count(),
+        milestones_overdue=Milestone.objects.filter(
+            project__municipality=municipality, done=False, due_date__lt=today
+        ).count(),
+        migration_percent=tracker.total_percent,
+        migration_overdue=len(tracker.overdue),
+        card_rate=latest.row.rate if latest and latest.row else None,
+        card_rank=latest.rank if latest else None,
+        card_total=latest.total if latest else 0,
+        card_as_of=latest.source.as_of if latest else None,
+    )
