@@ -60,6 +60,15 @@ def test_dx_user_steers_with_live_kpis_and_a_pdca_cycle(page: Any, demo: None, l
     assert nxt.previous is not None and nxt.previous.decisions.count() == 1
     assert_accessible(page, "次の期間の KPI")
 
+    page.get_by_role("link", name="業務フロー分析").click()
+    page.get_by_label("手続").select_option(label="児童手当 認定請求")
+    page.get_by_label("改善を行った日（任意・前後を比べます）").fill("2026-10-01")
+    with page.expect_navigation(wait_until="load"):
+        page.get_by_role("button", name="分析する").click()
+    expect(page.get_by_role("heading", level=2).first).to_contain_text("現状（As-Is）")
+    expect(page.get_by_role("table").first).to_contain_text("受付 →")
+    assert_accessible(page, "業務フロー分析")
+
     page.get_by_role("link", name="OODA 記録").click()
     page.get_by_label("観察（何が起きているか）").fill("月曜の朝に転入の窓口が混む")
     page.get_by_label("決定", exact=True).fill("月曜は窓口を1つ増やす")

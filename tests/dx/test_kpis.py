@@ -264,3 +264,61 @@ def test_histogram_median_is_the_median(values: list[int]) -> None:
     from collections import Counter
 
     assert refresh.histogram_median(dict(Counter(values))) == statistics.median(values)
+
+
+@pytest.mark.django_db
+def test_bpr_flow_counts_steps_rework_and_the_bottleneck(
+    client: Client, municipality: Any, procedure: Any, valid_data: dict, dx: Actor
+) -> None:
+    from madoguchi.dx.bpr import procedure_flow
+
+    statuses = {s.code: s for s in procedure.workflow.statuses.all()}
+
+    def history(start: date, steps: list[tuple[str, int]]) -> None:
+        """A 受付 on ``start`` (a Monday), then each (status, calendar days later)."""
+        at = timezone.make_aware(datetime.combine(start, time(10)))
+        app = app_services.application_submit(
+            procedure=procedure,
+            data=valid_data,
+            channel="online",
+            actor=Actor.system("online"),
+            submitted_at=at,
+        )
+        ApplicationEvent.objects.filter(application=app).update(at=at)
+        for code, days in steps:
+            at += timedelta(days=days)
+            ApplicationEvent.objects.create(
+                application=app, kind="transition", actor_label="t", at=at, to_status=statuses[code]
+            )
+
+    # before the change: review waits a week, one in two goes through a 補正 loop
+    history(date(2026, 6, 1), [("reviewing", 7), ("completed", 1)])
+    history(
+        date(2026, 6, 8),
+        [("reviewing", 7), ("correction_requested", 1), ("resubmitted", 2), ("completed", 1)],
+    )
+    # after the change: review starts the next day
+    history(date(2026, 7, 6), [("reviewing", 1), ("completed", 1)])
+    services.kpi_refresh(municipality=municipality)  # the 開庁日 calendar
+    flow = procedure_flow(procedure)
+    assert flow.applications == 3 and flow.rework_applications == 1 and flow.rework_loops == 1
+    steps = {(s.source, s.target): s for s in flow.steps}
+    assert (
+        steps[("受付", "審査中")].count == 3 and steps[("受付", "審査中")].median_days == 5
+    )  # 7, 7, 1 days → 5, 5, 1 開庁日
+    assert steps[("補正依頼", "再提出")].is_rework
+    assert flow.bottleneck is not None and (flow.bottleneck.source, flow.bottleneck.target) == (
+        "受付",
+        "審査中",
+    )
+    before, after = (
+        procedure_flow(procedure, until=date(2026, 7, 1)),
+        procedure_flow(procedure, since=date(2026, 7, 1)),
+    )
+    assert (before.applications, after.applications) == (2, 1)
+    assert before.median_total_days is not None and after.median_total_days == 2
+    client.force_login(dx.user)
+    html = client.get("/dx/bpr/", {"procedure": procedure.code, "change": "2026-07-01"}).content.decode()
+    assert "ボトルネック" in html and "受付 → 審査中" in html and "改善前" in html
+    bad = client.get("/dx/bpr/", {"procedure": procedure.code, "change": "七月"})
+    assert bad.status_code == 400 and "dx.bpr_change" in bad.content.decode()

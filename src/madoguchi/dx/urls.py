@@ -11,4 +11,5 @@ urlpatterns = [
     path("kpis/<int:pk>/<slug:what>/", views.kpi_post, name="kpi_post"),
     path("ooda/", views.ooda, name="ooda"),
     path("opendata/", views.opendata, name="opendata"),
+    path("bpr/", views.bpr, name="bpr"),
 ]

@@ -248,3 +248,31 @@ def opendata(request: HttpRequest, actor: Actor) -> HttpResponseBase:
     return render(
         request, "dx/opendata.html", {"actor": actor, "kinds": kinds, "suppress_below": od.SUPPRESS_BELOW}
     )
+
+
+@dx_view
+def bpr(request: HttpRequest, actor: Actor) -> HttpResponse:
+    """As-Is flow of one procedure from its status history; before/after a change date."""
+    from madoguchi.dx.bpr import procedure_flow
+
+    procedures = (
+        Procedure.objects.filter(municipality=actor.municipality).select_related("workflow").order_by("name")
+    )
+    code = request.GET.get("procedure", "")
+    procedure = procedures.filter(code=code).first() if code else None
+    change_text = request.GET.get("change", "").strip()
+    change = _date(change_text, label="変更日", code="dx.bpr_change") if change_text else None
+    context: dict[str, object] = {
+        "actor": actor,
+        "procedures": procedures,
+        "procedure": procedure,
+        "change": change,
+    }
+    if procedure is not None:
+        flow = procedure_flow(procedure)
+        context["flow"] = flow
+        context["max_days"] = max([s.median_days or 0 for s in flow.steps] + [1])
+        if change is not None:
+            context["before"] = procedure_flow(procedure, until=change)
+            context["after"] = procedure_flow(procedure, since=change)
+    return render(request, "dx/bpr.html", context)
