@@ -215,3 +215,16 @@ def test_summary_for_the_dashboard(municipality: Any) -> None:
     summary = dxplan_summary(municipality=municipality, today=timezone.localdate())
     assert summary.projects == 13 and 0 < summary.migration_percent <= 100
     assert summary.card_rate is not None and summary.card_rank is not None and summary.card_total == 39
+
+
+def test_prefecture_table_position(dx_client: Any, dx: Any, municipality: Any) -> None:
+    from madoguchi.dxplan.services import cardrate_import
+
+    text = (
+        "都道府県別（令和3年11月1日現在）\r\n都道府県名,人口 (R3.1.1時点),交付枚数,人口に対する 交付枚数率\r\n"
+        '宮崎県,"1,087,372","551,420",50.7%\r\n架空県,"1,000,000","450,000",45.0%\r\n'
+        '高知県,"701,531","222,722",31.7%\r\n'
+    )
+    cardrate_import(actor=dx, content=text.encode("cp932"), filename="pref.csv")
+    page = dx_client.get(reverse("dxplan:cardrate")).content.decode()
+    assert "架空県の交付率は 45.00%（2位 / 3）" in page

@@ -505,3 +505,19 @@ def dxplan_summary(*, municipality: Municipality, today: date) -> PlanSummary:
         card_total=latest.total if latest else 0,
         card_as_of=latest.source.as_of if latest else None,
     )
+
+
+def cardrate_prefecture_position(
+    *, municipality: Municipality
+) -> tuple[CardRateImport, CardRateRow, int] | None:
+    """Our prefecture in the latest 都道府県別 table: (the table, its row with ``rank``, the number of rows)."""
+    source = (
+        CardRateImport.objects.filter(municipality=municipality, table_kind=RowKind.PREFECTURE)
+        .order_by("-as_of")
+        .first()
+    )
+    if source is None:
+        return None
+    rows = cardrate_ranking(source=source, limit=100)
+    own = next((r for r in rows if r.name == municipality.prefecture), None)
+    return (source, own, len(rows)) if own else None

@@ -331,6 +331,7 @@ def _cardrate_context(actor: Actor, municipality: Any) -> dict[str, Any]:
         "latest": next((p for p in reversed(positions) if p.row), None),
         "chart": selectors.cardrate_trend(municipality=municipality, positions=positions),
         "imports": selectors.cardrate_imports(municipality=municipality),
+        "prefecture_position": selectors.cardrate_prefecture_position(municipality=municipality),
     }
 
 
