@@ -322,3 +322,40 @@ def test_bpr_flow_counts_steps_rework_and_the_bottleneck(
     assert "ボトルネック" in html and "受付 → 審査中" in html and "改善前" in html
     bad = client.get("/dx/bpr/", {"procedure": procedure.code, "change": "七月"})
     assert bad.status_code == 400 and "dx.bpr_change" in bad.content.decode()
+
+
+@pytest.mark.django_db
+def test_kpi_report_for_the_council_as_pdf_and_excel(
+    client: Client, municipality: Any, procedure: Any, valid_data: dict, dx: Actor
+) -> None:
+    import io
+
+    from openpyxl import load_workbook
+
+    from tests.printing.pdfcheck import page_texts
+
+    for channel in ["online", "paper"]:
+        app_services.application_submit(
+            procedure=procedure, data=valid_data, channel=channel, actor=Actor.system(channel)
+        )
+    services.kpi_refresh(municipality=municipality)
+    today = timezone.localdate()
+    services.kpi_create(
+        actor=dx,
+        name="オンライン申請率を60%に",
+        measure=Measure.ONLINE_RATE,
+        target=60,
+        period_start=today.replace(day=1),
+        period_end=today + timedelta(days=60),
+    )
+    client.force_login(dx.user)
+    pdf = client.get("/dx/report.pdf")
+    assert pdf.status_code == 200 and pdf["Content-Type"] == "application/pdf"
+    text = "".join(p.text for p in page_texts(pdf.content))
+    assert "DX推進 KPI 報告" in text and "オンライン申請率を60%に" in text and "未達" in text
+    xlsx = client.get("/dx/report.xlsx")
+    assert xlsx.status_code == 200 and "attachment" in xlsx["Content-Disposition"]
+    wb = load_workbook(io.BytesIO(xlsx.content))
+    assert wb["KPI"]["A5"].value == "オンライン申請率を60%に" and wb["KPI"]["E5"].value == "未達"
+    assert wb["KPI1"]._charts, "the KPI's sheet carries a line chart"
+    assert client.get("/dx/report.doc").status_code == 404

@@ -12,4 +12,5 @@ urlpatterns = [
     path("ooda/", views.ooda, name="ooda"),
     path("opendata/", views.opendata, name="opendata"),
     path("bpr/", views.bpr, name="bpr"),
+    path("report.<str:fmt>", views.report, name="report"),
 ]

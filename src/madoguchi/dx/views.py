@@ -276,3 +276,29 @@ def bpr(request: HttpRequest, actor: Actor) -> HttpResponse:
             context["before"] = procedure_flow(procedure, until=change)
             context["after"] = procedure_flow(procedure, since=change)
     return render(request, "dx/bpr.html", context)
+
+
+@dx_view
+def report(request: HttpRequest, actor: Actor, fmt: str) -> HttpResponse:
+    """The KPI report for the 庁議 (PDF or Excel)."""
+    from django.utils.http import content_disposition_header
+
+    from madoguchi.dx.report import report_pdf, report_xlsx
+
+    assert actor.municipality is not None
+    stamp = timezone.localdate().strftime("%Y%m%d")
+    if fmt == "pdf":
+        response = HttpResponse(report_pdf(municipality=actor.municipality), content_type="application/pdf")
+    elif fmt == "xlsx":
+        response = HttpResponse(
+            report_xlsx(municipality=actor.municipality),
+            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
+    else:
+        raise Http404
+    response["Content-Disposition"] = (
+        content_disposition_header(as_attachment=fmt == "xlsx", filename=f"KPI報告-{stamp}.{fmt}")
+        or "attachment"
+    )
+    response["Cache-Control"] = "private, no-store"
+    return response

@@ -278,3 +278,9 @@ def _fetcher_class() -> type:
 
 def _fetcher() -> Any:
     return _fetcher_class()()
+
+
+def url_fetcher() -> Any:
+    """A WeasyPrint URL fetcher that refuses every URL but this package's stylesheet (other printed
+    documents, e.g. the DX推進 report, embed everything inline and fetch nothing)."""
+    return _fetcher()
