@@ -97,9 +97,11 @@ def _event(
     reason: str = "",
     from_status: StatusType | None = None,
     to_status: StatusType | None = None,
+    to_status_id: int | None = None,
     detail: dict[str, Any] | None = None,
 ) -> ApplicationEvent:
     user_id = actor.user.pk if actor.user is not None else None
+    to: dict[str, Any] = {"to_status": to_status} if to_status is not None else {"to_status_id": to_status_id}
     return ApplicationEvent.objects.create(
         application=application,
         kind=kind,
@@ -107,7 +109,7 @@ def _event(
         actor_id=user_id,
         actor_label=actor.label,
         from_status=from_status,
-        to_status=to_status,
+        **to,
         reason=reason,
         detail=detail or {},
     )
@@ -265,6 +267,10 @@ class SubmitContext:
     procedure_id: int
     form: FormVersion
     definition: Any
+    # the pk of the workflow's initial status, when the caller read it with the procedure (the portal's
+    # submit reads it in the same query as the draft); the new application's ``status`` is then loaded
+    # only if used
+    initial_status_id: int | None = None
 
 
 def application_submit(
@@ -320,7 +326,13 @@ def application_submit(
             f"添付ファイルが保存されていません: {'、'.join(missing)}", code="attachment.missing"
         )
     name, kana = _applicant_names(definition, result.cleaned, applicant)
-    initial = StatusType.objects.get(workflow_id=procedure.workflow_id, is_initial=True)
+    initial: StatusType | None = None
+    if context is not None and context.initial_status_id is not None:
+        initial_id = context.initial_status_id
+    else:
+        initial = StatusType.objects.get(workflow_id=procedure.workflow_id, is_initial=True)
+        initial_id = initial.pk
+    status: dict[str, Any] = {"status": initial} if initial is not None else {"status_id": initial_id}
     deadline = None
     if procedure.standard_days:
         deadline = add_business_days(
@@ -341,14 +353,14 @@ def application_submit(
                 applicant_kana=kana,
                 name_key=search_key(name),
                 kana_key=search_key(kana),
-                status=initial,
+                **status,
                 submitted_at=at,
                 deadline=deadline,
                 idempotency_key=idempotency_key or None,
                 needs_review=bool(needs_review),
                 review_reason=needs_review[:200],
             )
-            _count(application, initial.pk, +1)
+            _count(application, initial_id, +1)
             Attachment.objects.bulk_create(
                 Attachment(
                     application=application, blob_id=r["sha256"], field_path=path, filename=r["filename"]
@@ -361,6 +373,7 @@ def application_submit(
                 actor=actor,
                 at=at,
                 to_status=initial,
+                to_status_id=initial_id,
                 detail={"channel": channel, "form_version": form.version},
             )
             _audit(

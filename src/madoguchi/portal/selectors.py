@@ -10,7 +10,7 @@ from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.utils.translation import gettext_lazy as _
 
 from madoguchi.applications.models import Application, ApplicationEvent, EventKind
-from madoguchi.catalog.models import FormVersion, Procedure
+from madoguchi.catalog.models import FormVersion, Procedure, StatusType
 from madoguchi.core.jp.normalize import search_key
 from madoguchi.core.models import Municipality
 from madoguchi.identity.api import PortalIdentity
@@ -159,7 +159,8 @@ def my_drafts(*, identity: PortalIdentity) -> QuerySet[Draft]:
 def my_draft(*, identity: PortalIdentity, token: str, to_submit: bool = False) -> Draft | None:
     """The resident's own draft with what its pages use. The form's definition is not read (the parsed
     form is cached per process, ``FormVersion.parsed``). ``to_submit`` also reads, in the same query, the
-    procedure's current published form (``current_form_id``; ``draft_submit`` refuses a revised form)."""
+    procedure's current published form (``current_form_id``; ``draft_submit`` refuses a revised form) and
+    its workflow's initial status (``initial_status_id``, for the new application)."""
     from madoguchi.portal.services import owner_key
 
     related = ["procedure", "procedure__department", "procedure__municipality", "form_version"]
@@ -171,7 +172,10 @@ def my_draft(*, identity: PortalIdentity, token: str, to_submit: bool = False) -
     )
     if to_submit:
         current = FormVersion.objects.filter(procedure_id=OuterRef("procedure_id"), published=True).order_by("-version")
-        qs = qs.annotate(current_form_id=Subquery(current.values("pk")[:1]))
+        initial = StatusType.objects.filter(workflow_id=OuterRef("procedure__workflow_id"), is_initial=True)
+        qs = qs.annotate(
+            current_form_id=Subquery(current.values("pk")[:1]), initial_status_id=Subquery(initial.values("pk")[:1])
+        )
     try:
         found = list(qs[:1])
     except (ValueError, TypeError):
