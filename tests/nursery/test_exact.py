@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from madoguchi.nursery.generate import generate_instance
-from madoguchi.nursery.instance import Child, Facility, Instance
+from madoguchi.nursery.instance import Child, Combination, Facility, Instance
 from madoguchi.nursery.solvers import solvers
 from madoguchi.nursery.verify import verify
 
@@ -144,3 +144,22 @@ def test_time_limit_zero_returns_the_heuristic_honestly() -> None:
     assert result.status == "heuristic" and any("N303" in n for n in result.notes)
     assert verify(instance, result).feasible
     assert result.assignment == solvers["stable"].solve(instance).assignment
+
+
+def test_combination_file_households() -> None:
+    """A household with an explicit combination list (組み合わせファイル) uses exactly those tuples."""
+    facs = (Facility("A", "A", (0, 0, 0, 1, 1, 0)), Facility("B", "B", (0, 0, 0, 1, 1, 0)))
+    kids = (
+        Child("o", "F", 4, 5, ("A", "B")),
+        Child("y", "F", 3, 5, ("A", "B")),
+        Child("s", "S", 3, 9, ("A",)),
+    )
+    combos = (
+        Combination("F", 1, (("o", "A"), ("y", "A"))),
+        Combination("F", 2, (("o", "B"), ("y", "B"))),
+    )
+    inst = Instance(facs, kids, combos)
+    result = solvers["exact"].solve(inst)
+    report = verify(inst, result)
+    assert report.violations == [] and report.blocking == [] and result.status == "OPTIMAL"
+    assert result.assignment == {"o": "B", "y": "B", "s": "A"}
