@@ -216,8 +216,10 @@ def test_dx_role_sees_no_personal_data(
     make_staff("dx", (Role.DX, None))
     app = submit(procedure, valid_data)
     login(client, "dx")
-    page = client.get("/staff/").content.decode()
-    assert "個人情報" in page and app.reception_number not in page
+    landing = client.get("/staff/")
+    assert landing.status_code == 302 and landing["Location"] == "/dx/"  # the aggregate pages instead
+    page = client.get("/dx/").content.decode()
+    assert "DX推進ダッシュボード" in page and app.reception_number not in page and valid_data["name"] not in page
     assert client.get(f"/staff/applications/{app.pk}/").status_code == 403
 
 

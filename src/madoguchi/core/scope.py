@@ -64,6 +64,11 @@ class Actor:
         return [d for d in self.roles_by_department if d is not None]
 
     @property
+    def opens_dx(self) -> bool:
+        """DX推進 or 管理者 for the whole municipality: the aggregate pages under /dx/."""
+        return bool(self.roles_by_department.get(None, frozenset()) & {Role.DX.value, Role.ADMIN.value})
+
+    @property
     def sees_applications(self) -> bool:
         return self.sees_whole_municipality or bool(self.department_ids)
 

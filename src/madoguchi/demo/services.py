@@ -388,5 +388,7 @@ def demo_load(*, applications: int = 2000, seed: int = 2026) -> DemoSummary:
 def _dx(municipality: Municipality) -> None:
     """DX推進: demo KPIs and the aggregates refreshed from the applications just made."""
     from madoguchi.dx.demo import dx_demo_ensure
+    from madoguchi.dxplan.demo import dxplan_demo_ensure
 
+    dxplan_demo_ensure(municipality=municipality)  # 工程表, 標準化移行 tracker, カード交付率 tables
     dx_demo_ensure(municipality=municipality)

@@ -21,7 +21,7 @@ DX_ROLES = frozenset({Role.DX.value, Role.ADMIN.value})
 
 
 def require_dx(actor: Actor) -> None:
-    if actor.municipality is None or not (actor.roles_for(None) & DX_ROLES):
+    if actor.municipality is None or not actor.opens_dx:
         raise PermissionDeniedError("DX推進課の職員（または管理者）だけが開けます。", code="dx.forbidden")
 
 

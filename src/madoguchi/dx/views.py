@@ -32,12 +32,15 @@ def dashboard(request: HttpRequest, actor: Actor) -> HttpResponse:
     board = selectors.dashboard(actor.municipality)
     online = [(m, board.overall[m].online_rate if m in board.overall else None) for m in board.months]
     days = [(m, board.overall[m].median_days if m in board.overall else None) for m in board.months]
+    from madoguchi.dxplan.selectors import dxplan_summary
+
     return render(
         request,
         "dx/dashboard.html",
         {
             "actor": actor,
             "board": board,
+            "plan": dxplan_summary(municipality=actor.municipality, today=timezone.localdate()),
             "online_rows": [(m, board.overall.get(m)) for m in board.months],
             "online_chart": charts.line_chart(
                 online, title="オンライン申請率（月別・%）", unit="%", y_max=100

@@ -81,6 +81,8 @@ class LoginView(auth_views.LoginView):
 @staff_view
 def inbox(request: HttpRequest, actor: Actor) -> HttpResponse:
     if not actor.sees_applications:
+        if actor.opens_dx:  # DX推進: the aggregate figures, never residents' applications
+            return redirect("dx:dashboard")
         return render(request, "staff/no_applications.html", {"actor": actor})
     filters = selectors.InboxFilters.from_querydict(request.GET)
     partial = getattr(request, "htmx", False)

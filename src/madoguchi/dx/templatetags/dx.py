@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 
 from django import template
 
@@ -29,6 +30,8 @@ def nendo(year: int) -> str:
 
 @register.filter
 def figure(value: object, unit: str = "") -> str:
+    if isinstance(value, Decimal):
+        value = float(value)
     if isinstance(value, bool) or not isinstance(value, int | float):
         return "—"  # no data (None, or a missing month)
     if isinstance(value, float):
