@@ -23,20 +23,7 @@ from madoguchi.core.scope import Actor
 from madoguchi.dx import refresh, selectors, services
 from madoguchi.dx.models import CounterMonth, Kpi, Measure, ProcedureMonth
 
-FIELDS = (
-    "submitted",
-    "online",
-    "pittari",
-    "counter",
-    "paper",
-    "finished",
-    "with_deadline",
-    "on_time",
-    "corrected",
-    "withdrawn",
-    "handoff_jobs",
-    "handoff_failed",
-)
+FIELDS = selectors.SUMS  # every count the refresh writes
 
 
 @pytest.fixture
