@@ -182,6 +182,7 @@ RESIDENT_SCREENS = (
     "reception/templates/reception/_display_board.html",
     "reception/templates/reception/book_index.html",
     "reception/templates/reception/book_slots.html",
+    "dx/templates/dx/opendata_catalogue.html",
 )
 STAFF_SCREENS = (
     "counter/templates/counter/_totals.html",
