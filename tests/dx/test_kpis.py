@@ -346,3 +346,12 @@ def test_kpi_report_for_the_council_as_pdf_and_excel(
     assert wb["KPI"]["A5"].value == "オンライン申請率を60%に" and wb["KPI"]["E5"].value == "未達"
     assert wb["KPI1"]._charts, "the KPI's sheet carries a line chart"
     assert client.get("/dx/report.doc").status_code == 404
+
+
+def test_local_dates_shift_by_a_constant_only_where_the_zone_has_one(settings: Any) -> None:
+    settings.TIME_ZONE = "Asia/Tokyo"
+    assert refresh.fixed_offset(date(2000, 1, 1), date(2030, 12, 31)) == timedelta(hours=9)
+    assert "+ %(shift)s" in refresh._local(refresh.FINISHED_MONTHS_SQL, timedelta(hours=9))
+    settings.TIME_ZONE = "Europe/London"  # summer time: AT TIME ZONE per row
+    assert refresh.fixed_offset(date(2000, 1, 1), date(2030, 12, 31)) is None
+    assert "AT TIME ZONE %(tz)s" in refresh._local(refresh.FINISHED_MONTHS_SQL, None)

@@ -56,7 +56,7 @@ def kpi_refresh(*, municipality: Municipality) -> RefreshResult:
         ProcedureMonth.objects.filter(municipality=municipality).delete()
         CounterMonth.objects.filter(municipality=municipality).delete()
         if connection.vendor == "postgresql":
-            rows = refresh.rebuild_postgresql(municipality)
+            rows = refresh.rebuild_postgresql(municipality, start=start, end=end)
         else:
             rows = refresh.rebuild_python(municipality)
         seconds = time.perf_counter() - t0
