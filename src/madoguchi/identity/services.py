@@ -30,6 +30,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from madoguchi.core.audit import audit_record
+from madoguchi.core.cache import window_hits
 from madoguchi.core.errors import ValidationFailed
 from madoguchi.core.models import Municipality, Resident
 from madoguchi.identity.api import PortalIdentity
@@ -176,13 +177,7 @@ def rate_limit_hit(*, action: str, key: str, limit: int, window: int) -> bool:
     """Count one attempt of ``action`` by ``key`` (an IP address) in a fixed window of ``window``
     seconds (Django cache); True when over the limit."""
     bucket = f"identity:rl:{action}:{hashlib.sha256(key.encode()).hexdigest()[:32]}"
-    cache.add(bucket, 0, timeout=window)
-    try:
-        count = cache.incr(bucket)
-    except ValueError:  # expired between add and incr
-        cache.set(bucket, 1, timeout=window)
-        count = 1
-    return count > limit
+    return window_hits([bucket], window=window)[0] > limit
 
 
 # ------------------------------------------------------------------------------------ jpki
