@@ -11,6 +11,7 @@ admin.site.site_title = "Madoguchi 管理"
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("staff/intake/", include("madoguchi.intake.urls")),
+    path("staff/nursery/", include("madoguchi.nursery.urls")),
     path("staff/", include("madoguchi.staff.urls")),
     path("api/v1/", api_v1.urls),
     path("api/handoff/v1/", handoff_api.urls),
