@@ -121,3 +121,29 @@ def test_border_and_why_not_agree_with_the_assignment() -> None:
         reasons = why(instance, result.assignment, child)
         assert reasons and all(r.outcome for r in reasons)
         assert (reasons[-1].outcome == "内定") == (given is not None and given in child.wishes)
+
+
+def test_household_notice_pdf(
+    client: Client, make_staff: Any, files: dict[str, bytes], django_capture_on_commit_callbacks: Any
+) -> None:
+    from tests.printing.pdfcheck import page_texts
+
+    client.force_login(make_staff("hoiku", (Role.HANDLER, "hoiku")).user)
+    with django_capture_on_commit_callbacks(execute=True):
+        _post(client, files, solver="stable")
+    run = MatchingRun.objects.get()
+    unplaced = [cid for cid, d in run.assignment.items() if d is None]
+    child = unplaced[0] if unplaced else next(iter(run.assignment))
+    household = next(
+        line.split(",")[1]
+        for line in files["children"].decode("utf-8-sig").splitlines()[1:]
+        if line.split(",")[0] == child
+    )
+    html = client.get(f"/staff/nursery/runs/{run.pk}/", {"child": child}).content.decode()
+    assert "結果通知書（PDF）" in html
+    pdf = client.get(f"/staff/nursery/runs/{run.pk}/notice.pdf", {"household": household})
+    assert pdf.status_code == 200 and pdf["Content-Type"] == "application/pdf"
+    text = "".join(p.text for p in page_texts(pdf.content)).replace(" ", "")
+    assert "利用調整結果通知書" in text and child in text
+    assert ("保留" in text and "第1希望" in text) if unplaced else "内定" in text
+    assert client.get(f"/staff/nursery/runs/{run.pk}/notice.pdf", {"household": "nope"}).status_code == 404

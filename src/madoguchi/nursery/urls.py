@@ -8,4 +8,5 @@ urlpatterns = [
     path("runs/<int:pk>/", views.run, name="run"),
     path("runs/<int:pk>/status/", views.run_status, name="run_status"),
     path("runs/<int:pk>/result.<str:fmt>", views.export, name="export"),
+    path("runs/<int:pk>/notice.pdf", views.notices, name="notice"),
 ]

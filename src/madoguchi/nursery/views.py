@@ -158,3 +158,35 @@ def export(request: HttpRequest, actor: Actor, pk: int, fmt: str) -> HttpRespons
     )
     response["Cache-Control"] = "private, no-store"
     return response
+
+
+@staff_view
+def notices(request: HttpRequest, actor: Actor, pk: int) -> HttpResponse:
+    """The 内定/保留 notice of one household (``?household=``) as PDF, to print and post."""
+    from django.utils import timezone
+
+    from madoguchi.nursery.notices import notices_pdf
+
+    r = _run(actor, pk)
+    if r.status != RunStatus.DONE:
+        raise Http404
+    instance = services.run_instance(r)
+    household = request.GET.get("household", "")
+    if household not in instance.households:
+        raise Http404
+    assert actor.municipality is not None
+    pdf = notices_pdf(
+        instance=instance,
+        assignment=r.assignment,
+        households=[household],
+        round_name=r.name,
+        municipality=f"{actor.municipality.prefecture}{actor.municipality.name}",
+        today=timezone.localdate(),
+    )
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = (
+        content_disposition_header(as_attachment=False, filename=f"利用調整結果通知書-{household}.pdf")
+        or "inline"
+    )
+    response["Cache-Control"] = "private, no-store"
+    return response
