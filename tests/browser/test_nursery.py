@@ -37,8 +37,8 @@ def test_hoiku_runs_a_round_end_to_end(page: Any, demo: None, login_as: Any, tmp
     expect(page.get_by_role("heading", level=1)).to_contain_text("保育所の利用調整")
     assert_accessible(page, "利用調整")
     page.get_by_label("名前（例: 令和8年4月一次）").fill("令和8年4月一次")
-    page.get_by_label("申込者データ（CSV）").set_input_files(str(tmp_path / "children.csv"))
-    page.get_by_label("保育所データ（CSV）").set_input_files(str(tmp_path / "facilities.csv"))
+    page.get_by_label("申込者データ（CSV・Excel）").set_input_files(str(tmp_path / "children.csv"))
+    page.get_by_label("保育所データ（CSV・Excel）").set_input_files(str(tmp_path / "facilities.csv"))
     page.get_by_label("解法").select_option("exact")
     with page.expect_navigation(wait_until="load"):
         page.get_by_role("button", name="読み込んで選考する").click()

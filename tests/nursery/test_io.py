@@ -146,3 +146,29 @@ def test_validation_names_row_and_column(tmp_path: Path) -> None:
 )
 def test_validation_codes(tmp_path: Path, children: str, facilities: str, code: str) -> None:
     assert any(p.startswith(f"【{code}】") for p in _problems(tmp_path, children, facilities))
+
+
+def test_excel_files_read_like_their_csv(tmp_path: Path) -> None:
+    """ChilmAI's layout saved from Excel (.xlsx, first sheet) reads exactly as the CSV does."""
+    import csv as csvlib
+
+    from openpyxl import Workbook
+
+    from madoguchi.nursery.generate import generate_instance
+
+    instance = generate_instance(children=60, facilities=4, seed=2)
+    io.write_children_csv(instance, tmp_path / "children.csv")
+    io.write_facilities_csv(instance, tmp_path / "facilities.csv")
+    for name in ("children", "facilities"):
+        wb = Workbook()
+        ws = wb.active
+        for row in csvlib.reader((tmp_path / f"{name}.csv").read_text(encoding="utf-8-sig").splitlines()):
+            ws.append([int(v) if v.isdigit() and not v.startswith("0") else v for v in row])
+        wb.save(tmp_path / f"{name}.xlsx")
+    from_csv = io.read_instance(tmp_path / "children.csv", tmp_path / "facilities.csv")
+    from_xlsx = io.read_instance(tmp_path / "children.xlsx", tmp_path / "facilities.xlsx")
+    assert from_xlsx.children == from_csv.children and from_xlsx.facilities == from_csv.facilities
+    (tmp_path / "broken.xlsx").write_bytes(b"PK\x03\x04 not really a workbook")
+    with pytest.raises(NurseryInputError) as exc:
+        io.read_instance(tmp_path / "broken.xlsx", tmp_path / "facilities.csv")
+    assert exc.value.problems[0].code == "nursery.xlsx.format"

@@ -159,31 +159,12 @@ def _grid(content: bytes, filename: str) -> list[list[object]]:
 
 
 def _xlsx_grid(content: bytes, filename: str) -> list[list[object]]:
-    import zipfile
-
-    from openpyxl import load_workbook
+    from madoguchi.core.spreadsheet import SpreadsheetUnreadable, xlsx_rows
 
     try:
-        with zipfile.ZipFile(io.BytesIO(content)) as archive:
-            expanded = sum(info.file_size for info in archive.infolist())
-    except (zipfile.BadZipFile, ValueError) as exc:
-        raise fail("cardrate.format", f"「{filename}」を Excel (.xlsx) として読めません。") from exc
-    if expanded > MAX_EXPANDED_BYTES:  # a zip bomb, or far more than any 総務省 table
-        raise fail("cardrate.too_large", f"「{filename}」は展開すると大きすぎます。")
-    try:
-        workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many types for broken archives
-        raise fail("cardrate.format", f"「{filename}」を Excel (.xlsx) として読めません。") from exc
-    try:
-        sheet = workbook.worksheets[0]
-        grid: list[list[object]] = []
-        for row in sheet.iter_rows(values_only=True):
-            grid.append(list(row))
-            if len(grid) > MAX_ROWS:
-                break
-        return grid
-    finally:
-        workbook.close()
+        return xlsx_rows(content, filename=filename, max_rows=MAX_ROWS, max_expanded=MAX_EXPANDED_BYTES)
+    except SpreadsheetUnreadable as exc:  # a zip bomb, or far more than any 総務省 table: too_large
+        raise fail(f"cardrate.{exc.kind}", exc.message) from exc
 
 
 def _column_of(header: str) -> str | None:

@@ -288,15 +288,39 @@ def parse_combinations(
     return combos, col.problems
 
 
+XLSX_MAX_EXPANDED = 200 * 1024 * 1024
+XLSX_MAX_ROWS = 200_000
+
+
+def read_text(path: Path) -> str:
+    """A file's text: CSV as it is (UTF-8, BOM, cp932), or the first sheet of an .xlsx as CSV text
+    (ChilmAI reads both; numbers Excel stored as floats lose their ``.0``)."""
+    if path.suffix.lower() not in (".xlsx", ".xlsm"):
+        return decode(path.read_bytes())
+    from madoguchi.core.spreadsheet import SpreadsheetUnreadable, xlsx_rows
+
+    try:
+        grid = xlsx_rows(
+            path.read_bytes(), filename=path.name, max_rows=XLSX_MAX_ROWS, max_expanded=XLSX_MAX_EXPANDED
+        )
+    except SpreadsheetUnreadable as exc:
+        raise NurseryInputError([Problem(f"nursery.xlsx.{exc.kind}", exc.message)]) from exc
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    for row in grid:
+        writer.writerow(["" if v is None else _num(v) if isinstance(v, float) else v for v in row])
+    return out.getvalue()
+
+
 def read_instance(children: Path, facilities: Path, combinations: Path | None = None) -> Instance:
-    """Read ChilmAI-layout files; raise ``NurseryInputError`` with every problem found."""
-    facs, problems = parse_facilities(decode(facilities.read_bytes()), file=facilities.name)
-    kids, more = parse_children(decode(children.read_bytes()), {f.id for f in facs}, file=children.name)
+    """Read ChilmAI-layout files (CSV or .xlsx); raise ``NurseryInputError`` with every problem found."""
+    facs, problems = parse_facilities(read_text(facilities), file=facilities.name)
+    kids, more = parse_children(read_text(children), {f.id for f in facs}, file=children.name)
     problems += more
     combos: list[Combination] = []
     if combinations is not None:
         combos, more = parse_combinations(
-            decode(combinations.read_bytes()),
+            read_text(combinations),
             {c.id: c for c in kids},
             {f.id for f in facs},
             file=combinations.name,
