@@ -355,3 +355,58 @@ def test_local_dates_shift_by_a_constant_only_where_the_zone_has_one(settings: A
     settings.TIME_ZONE = "Europe/London"  # summer time: AT TIME ZONE per row
     assert refresh.fixed_offset(date(2000, 1, 1), date(2030, 12, 31)) is None
     assert "AT TIME ZONE %(tz)s" in refresh._local(refresh.FINISHED_MONTHS_SQL, None)
+
+
+@pytest.mark.django_db
+def test_kpi_links_roadmap_projects_and_open_data_lists_nursery_facilities(
+    client: Client, municipality: Any, dx: Actor, make_staff: Any, tmp_path: Any
+) -> None:
+    import csv
+    import io
+
+    from madoguchi.dxplan.models import Project
+    from madoguchi.nursery import io as nio
+    from madoguchi.nursery import services as nursery
+    from madoguchi.nursery.generate import generate_instance
+
+    today = timezone.localdate()
+    kpi = services.kpi_create(
+        actor=dx,
+        name="オンライン申請率を50%に",
+        measure=Measure.ONLINE_RATE,
+        target=50,
+        period_start=today,
+        period_end=today + timedelta(days=30),
+    )
+    project = Project.objects.create(
+        municipality=municipality,
+        priority="online",
+        title="電子申請の拡大",
+        start_date=today,
+        end_date=today + timedelta(days=90),
+    )
+    services.kpi_project_link(actor=dx, kpi=kpi, project_id=project.pk)
+    assert list(kpi.projects.all()) == [project]
+    client.force_login(dx.user)
+    assert "電子申請の拡大" in client.get(f"/dx/kpis/{kpi.pk}/").content.decode()
+    with pytest.raises(ValidationFailed) as bad:
+        services.kpi_project_link(actor=dx, kpi=kpi, project_id=999999)
+    assert bad.value.code == "dx.project_unknown"
+    # 保育所等の一覧: the facilities of the latest completed 利用調整 run
+    instance = generate_instance(children=30, facilities=3, seed=1)
+    nio.write_children_csv(instance, tmp_path / "c.csv")
+    nio.write_facilities_csv(instance, tmp_path / "f.csv")
+    hoiku = make_staff("hoiku", (Role.HANDLER, "hoiku"))
+    run = nursery.run_create(
+        actor=hoiku,
+        name="令和8年4月一次",
+        solver="rule",
+        children=nursery.Upload("c.csv", (tmp_path / "c.csv").read_bytes()),
+        facilities=nursery.Upload("f.csv", (tmp_path / "f.csv").read_bytes()),
+    )
+    nursery.run_execute(run_id=run.pk)
+    services.dataset_publish(actor=dx, kind="nursery_facilities", publish=True)
+    body = b"".join(client.get(f"/opendata/{municipality.code}/nursery_facilities.csv").streaming_content)
+    rows = list(csv.DictReader(io.StringIO(body.decode("utf-8-sig"))))
+    assert [r["名称"] for r in rows] == [f.name for f in instance.facilities]
+    assert rows[0]["0歳児募集人数"] == str(instance.facilities[0].capacity[0])

@@ -133,6 +133,10 @@ class Kpi(models.Model):
     previous = models.ForeignKey(
         "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="next_cycles"
     )
+    # Do: the 工程表 projects that work towards this KPI
+    projects = models.ManyToManyField(
+        "dxplan.Project", blank=True, related_name="kpis", verbose_name=_("関連する取組")
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     version = models.PositiveIntegerField(default=1)
 
@@ -215,6 +219,7 @@ class DatasetKind(models.TextChoices):
     APPLICATION_STATS = "application_stats", _("手続別・月別の申請件数とオンライン申請率")
     KPI_VALUES = "kpi_values", _("KPI の目標と実績")
     COUNTER_STATS = "counter_stats", _("窓口の発券数と待ち時間")
+    NURSERY_FACILITIES = "nursery_facilities", _("保育所等の一覧と募集人数")
 
 
 class Dataset(models.Model):

@@ -46,6 +46,13 @@ COLUMNS: dict[str, list[str]] = {
         "年月",
         "実績値",
     ],
+    DatasetKind.NURSERY_FACILITIES: [
+        "全国地方公共団体コード",
+        "ID",
+        "地方公共団体名",
+        "名称",
+        *(f"{a}歳児募集人数" for a in range(6)),
+    ],
     DatasetKind.COUNTER_STATS: [
         "全国地方公共団体コード",
         "地方公共団体名",
@@ -107,6 +114,8 @@ def rows(dataset: Dataset) -> Iterator[list[Any]]:
                     month.strftime("%Y-%m"),
                     "" if value is None else value,
                 ]
+    elif dataset.kind == DatasetKind.NURSERY_FACILITIES:
+        yield from _nursery_facilities(m)
     else:
         for c in CounterMonth.objects.filter(municipality=m).order_by("month", "service_name"):
             small = 0 < c.tickets < SUPPRESS_BELOW
@@ -121,6 +130,22 @@ def rows(dataset: Dataset) -> Iterator[list[Any]]:
                 if small
                 else ("" if c.median_service_min is None else round(c.median_service_min, 1)),
             ]
+
+
+def _nursery_facilities(m: Municipality) -> Iterator[list[Any]]:
+    """The facilities and places of the latest completed 利用調整 run (保育課's own file)."""
+    from madoguchi.nursery.models import MatchingRun, RunStatus
+    from madoguchi.nursery.services import run_instance
+
+    run = (
+        MatchingRun.objects.filter(municipality=m, status=RunStatus.DONE)
+        .order_by("-finished_at", "-pk")
+        .first()
+    )
+    if run is None:
+        return
+    for f in run_instance(run).facilities:
+        yield [m.code, f.id, m.name, f.name, *f.capacity]
 
 
 def records(dataset: Dataset) -> list[dict[str, Any]]:

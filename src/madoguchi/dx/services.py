@@ -173,6 +173,23 @@ def kpi_action_add(
     return action
 
 
+def kpi_project_link(*, actor: Actor, kpi: Kpi, project_id: int, linked: bool = True) -> Kpi:
+    """Link (or unlink) a 工程表 project to the KPI: the Do of its cycle."""
+    from madoguchi.dxplan.models import Project
+
+    _own(actor, kpi)
+    project = Project.objects.filter(pk=project_id, municipality_id=kpi.municipality_id).first()
+    if project is None:
+        raise ValidationFailed("その取組は工程表にありません。", code="dx.project_unknown")
+    with transaction.atomic():
+        if linked:
+            kpi.projects.add(project)
+        else:
+            kpi.projects.remove(project)
+        _audit(actor, "dx.project_linked" if linked else "dx.project_unlinked", kpi, {"project": project.pk})
+    return kpi
+
+
 def kpi_action_status(*, actor: Actor, action: KpiAction, status: str) -> KpiAction:
     _own(actor, action.kpi)
     if status not in ActionStatus.values:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
@@ -117,6 +118,12 @@ def _pk(value: str | None, model: type[Procedure] | type[Department], actor: Act
     return int(obj.pk)
 
 
+def _projects(actor: Actor) -> Any:
+    from madoguchi.dxplan.models import Project
+
+    return Project.objects.filter(municipality=actor.municipality)
+
+
 def _kpi(actor: Actor, pk: int) -> Kpi:
     kpi = (
         Kpi.objects.select_related("procedure", "department", "previous")
@@ -143,6 +150,8 @@ def kpi(request: HttpRequest, actor: Actor, pk: int) -> HttpResponse:
             "decisions": k.decisions.select_related("next_kpi").order_by("-decided_on", "-pk"),
             "statuses": ActionStatus.choices,
             "next_cycles": k.next_cycles.order_by("period_start"),
+            "projects": k.projects.order_by("start_date"),
+            "other_projects": _projects(actor).exclude(kpis=k).order_by("priority", "start_date"),
             "today": timezone.localdate(),
         },
     )
@@ -165,6 +174,15 @@ def kpi_post(request: HttpRequest, actor: Actor, pk: int, what: str) -> HttpResp
             raise Http404
         services.kpi_action_status(actor=actor, action=action, status=p.get("status", ""))
         messages.success(request, "取組の状況を更新しました。")
+    elif what == "project":
+        project = p.get("project", "")
+        services.kpi_project_link(
+            actor=actor,
+            kpi=k,
+            project_id=int(project) if project.isdigit() else 0,
+            linked=p.get("link") != "0",
+        )
+        messages.success(request, "工程表の取組との関連を更新しました。")
     elif what == "value":
         month = _date(
             p.get("month", "") + "-01" if len(p.get("month", "")) == 7 else p.get("month", ""),
