@@ -6,7 +6,7 @@ Everything runs against the real database named by DATABASE_URL (PostgreSQL unde
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -173,3 +173,14 @@ def valid_data() -> dict[str, Any]:
         "mynumber": "123456789018",
         "children": [{"child_name": "山田 花子"}],
     }
+
+
+@pytest.fixture
+def eager_celery() -> Iterator[None]:
+    """Celery tasks run inline (as in the demo); production sends them to their queues."""
+    from madoguchi.celery import app
+
+    before = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = before

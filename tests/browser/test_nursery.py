@@ -3,7 +3,6 @@ results with ボーダー, a child's reasons; axe-core on each page."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,17 +14,11 @@ from madoguchi.nursery.generate import generate_instance
 from madoguchi.nursery.models import MatchingRun
 from tests.browser.conftest import assert_accessible
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture(autouse=True)
-def eager_celery() -> Iterator[None]:
-    from madoguchi.celery import app
-
-    before = app.conf.task_always_eager
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = before
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("eager_celery"),
+]
 
 
 def test_hoiku_runs_a_round_end_to_end(page: Any, demo: None, login_as: Any, tmp_path: Path) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -12,16 +12,6 @@ from madoguchi.applications.models import Application
 from madoguchi.core.models import Municipality
 from madoguchi.core.scope import Actor
 from madoguchi.handoff.models import HandoffTarget
-
-
-@pytest.fixture
-def eager_celery() -> Iterator[None]:
-    from madoguchi.celery import app
-
-    before = app.conf.task_always_eager
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = before
 
 
 @pytest.fixture

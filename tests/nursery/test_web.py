@@ -4,7 +4,6 @@ run as a job (eager here) with its progress, results with ボーダー and why-n
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,18 +17,7 @@ from madoguchi.nursery.explain import borders, why
 from madoguchi.nursery.generate import generate_instance
 from madoguchi.nursery.models import MatchingRun
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def eager_celery() -> Iterator[None]:
-    """The run's job inline (as in the demo); production sends it to the ``matching`` queue."""
-    from madoguchi.celery import app
-
-    before = app.conf.task_always_eager
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = before
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("eager_celery")]
 
 
 @pytest.fixture
