@@ -232,6 +232,24 @@ def start_services(cleanup: Cleanup, tmp: Path) -> dict[str, str]:
     return {"DATABASE_URL": env["DATABASE_URL"], "REDIS_URL": env["REDIS_URL"], "started": str(services)}
 
 
+def bench_database(cleanup: Cleanup, services: dict[str, str], name: str) -> str:
+    """The database URL to run against: the started server's own database, or on a reused server a
+    scratch database ``name`` made fresh (dropped at the end; never DATABASE_URL's own)."""
+    base_url = services["DATABASE_URL"]
+    if services["started"]:
+        return base_url
+    import psycopg
+    from psycopg import sql
+
+    if name == urlsplit(base_url).path.lstrip("/"):
+        sys.exit("--database is the database of DATABASE_URL; pick another scratch name")
+    with psycopg.connect(_with_db(base_url, "postgres"), autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    cleanup.add("scratch database", lambda: _drop_database(base_url, name))
+    return _with_db(base_url, name)
+
+
 def build(args: argparse.Namespace, users: int, accounts_per_user: int, hello_ips: list[str],
           submit_accounts: dict[str, int]) -> dict[str, Any]:
     """Schema, static manifest, municipality + catalog, accounts and their sessions (what login stores)."""
@@ -697,21 +715,7 @@ def run(args: argparse.Namespace, cleanup: Cleanup, tmp: Path, cores: int) -> in
     wait_until_quiet(args.quiet_wait)
     load_at_start = os.getloadavg()
     services = start_services(cleanup, tmp)
-    base_url = services["DATABASE_URL"]
-    if services["started"]:
-        bench_url, db_name = base_url, urlsplit(base_url).path.lstrip("/")
-    else:
-        import psycopg
-        from psycopg import sql
-
-        db_name = args.database
-        if db_name == urlsplit(base_url).path.lstrip("/"):
-            sys.exit("--database is the database of DATABASE_URL; pick another scratch name")
-        with psycopg.connect(_with_db(base_url, "postgres"), autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(db_name)))
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(db_name)))
-        bench_url = _with_db(base_url, db_name)
-        cleanup.add("scratch database", lambda: _drop_database(base_url, db_name))
+    bench_url = bench_database(cleanup, services, args.database)
     data_dir = tmp / "data"
     data_dir.mkdir()
     server_env = {

@@ -13,6 +13,7 @@ from django.test import Client
 from madoguchi.applications import services as app_services
 from madoguchi.applications.models import Application
 from madoguchi.catalog.services import procedure_upsert
+from madoguchi.core.templatetags.jp import wareki_datetime
 from madoguchi.identity.api import PortalIdentity
 from madoguchi.portal.models import Draft
 from tests.conftest import SIMPLE_FORM
@@ -110,6 +111,7 @@ def test_wizard_prefill_errors_draft_and_submit(
     assert Application.objects.count() == 1
     assert len(mail.outbox) == 1 and app.reception_number in mail.outbox[0].subject
     assert "山田" not in mail.outbox[0].body  # no personal data in the mail
+    assert f"受付日時: {wareki_datetime(app.submitted_at)}" in mail.outbox[0].body  # 和暦, as on the pages
     my = client.get("/my/").content.decode()
     assert app.reception_number in my
     pdf = client.get(f"/my/applications/{app.pk}/receipt.pdf")

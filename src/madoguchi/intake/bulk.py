@@ -107,7 +107,14 @@ def packages_import_paths(
             for raw in paths:
                 yield municipality_unknown(Path(raw).name, municipality_code)
             return
-    fmt = format_get(format_key)
+    run = partial(
+        _batch,
+        fmt=format_get(format_key),
+        municipality=municipality,
+        quarantine=quarantine,
+        cache=cache,
+        format_key=format_key,
+    )
     size, pending, held = 1, [], 0
     for raw in paths:
         path = Path(raw)
@@ -118,24 +125,10 @@ def packages_import_paths(
         pending.append(item)
         held += len(item.content)
         if len(pending) >= size or held >= BATCH_BYTES:
-            yield from _batch(
-                pending,
-                fmt=fmt,
-                municipality=municipality,
-                quarantine=quarantine,
-                cache=cache,
-                format_key=format_key,
-            )
+            yield from run(pending)
             pending, held, size = [], 0, min(size * 2, max(batch_size, 1))
     if pending:
-        yield from _batch(
-            pending,
-            fmt=fmt,
-            municipality=municipality,
-            quarantine=quarantine,
-            cache=cache,
-            format_key=format_key,
-        )
+        yield from run(pending)
 
 
 def packages_import(
@@ -417,9 +410,11 @@ def _write(items: list[_Item]) -> None:
         Blob.objects.bulk_create(blobs.values(), ignore_conflicts=True)
         answers = _identify(fresh)
         submissions = []
+        accepted: list[tuple[IntakePackage, int]] = []  # (package, municipality id) of each submission
         for item, answer in zip(fresh, answers, strict=True):
             package, procedure, context = item.package, item.procedure, item.context
             assert package is not None and procedure is not None and context is not None
+            accepted.append((package, procedure.municipality_id))
             submissions.append(
                 BulkSubmission(
                     procedure=procedure,
@@ -434,15 +429,15 @@ def _write(items: list[_Item]) -> None:
             )
 
         def records(applications: Sequence[Application]) -> None:
+            pairs = list(zip(accepted, applications, strict=True))
             rows_insert(
                 PackageImport,
                 [
-                    package_record(item.package, municipality_id=item.procedure.municipality_id,  # type: ignore[arg-type, union-attr]
-                                   application_id=application.pk)
-                    for item, application in zip(fresh, applications, strict=True)
+                    package_record(package, municipality_id=municipality_id, application_id=application.pk)
+                    for (package, municipality_id), application in pairs
                 ],
             )
-            by_sha = {item.package.package_sha256: a.pk for item, a in zip(fresh, applications, strict=True)}  # type: ignore[union-attr]
+            by_sha = {package.package_sha256: application.pk for (package, _m), application in pairs}
             # resolve the quarantined copies of the accepted packages: one look-up (almost always empty),
             # then one UPDATE per package that had been quarantined before
             quarantined = QuarantinedPackage.objects.filter(
@@ -450,7 +445,9 @@ def _write(items: list[_Item]) -> None:
             ).values_list("pk", "package_sha256")
             now = timezone.now()
             for pk, sha in quarantined:
-                QuarantinedPackage.objects.filter(pk=pk).update(resolved_at=now, resolved_application_id=by_sha[sha])
+                QuarantinedPackage.objects.filter(pk=pk).update(
+                    resolved_at=now, resolved_application_id=by_sha[sha]
+                )
 
         applications = applications_submit_bulk(
             submissions=submissions, channel=Channel.PITTARI, actor=actor, before_audit=records

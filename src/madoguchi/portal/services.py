@@ -25,6 +25,7 @@ from madoguchi.core.audit import audit_record
 from madoguchi.core.cache import window_hits
 from madoguchi.core.errors import MadoguchiError, PermissionDeniedError, ValidationFailed
 from madoguchi.core.models import Resident
+from madoguchi.core.templatetags.jp import wareki_datetime
 from madoguchi.identity.api import PortalIdentity
 from madoguchi.portal.forms import seal, unseal
 from madoguchi.portal.models import Draft, PortalApplication
@@ -245,7 +246,7 @@ def receipt_email(*, application: Application, to: str) -> None:
         f"{application.municipality.name}です。オンライン申請を受け付けました。\n\n"
         f"受付番号: {application.reception_number}\n"
         f"手続: {application.procedure.name}\n"
-        f"受付日時: {timezone.localtime(application.submitted_at):%Y-%m-%d %H:%M}\n\n"
+        f"受付日時: {wareki_datetime(application.submitted_at)}\n\n"
         f"進み具合はマイページで確認できます: {url}{reverse('portal:my')}\n"
         "このメールに心当たりがない場合は、お手数ですが市役所までご連絡ください。\n"
     )

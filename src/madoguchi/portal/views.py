@@ -8,7 +8,6 @@ from datetime import date, time
 from typing import Any
 
 from django.contrib import messages
-from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -44,12 +43,7 @@ def _municipality() -> Any:
 
 
 def _procedure(code: str) -> Procedure:
-    procedure = (
-        Procedure.objects.select_related("department", "municipality")
-        .filter(municipality=_municipality(), code=code, is_active=True)
-        .exclude(Q(portal__has_key="online") & Q(portal__online=False))
-        .first()
-    )
+    procedure = selectors.procedures_active(_municipality()).select_related("municipality").filter(code=code).first()
     if procedure is None:
         raise Http404(_("その手続は見つかりません。"))
     return procedure
@@ -365,7 +359,6 @@ def my_pay(request: HttpRequest, pk: int) -> HttpResponse:
     return HttpResponseRedirect(url)
 
 
-
 @identity_required("account")
 def my_document(request: HttpRequest, pk: int, doc: int) -> HttpResponse:
     from django.http import FileResponse
@@ -490,6 +483,3 @@ def my_reservation(request: HttpRequest, pk: int) -> HttpResponse:
             "current": application.reservations.filter(status="booked").first(),
         },
     )
-
-
-

@@ -29,6 +29,7 @@ from madoguchi.core.scope import Actor, staff_actor
 from madoguchi.demo.services import DEMO_ACCOUNTS, DEMO_PASSWORD
 from madoguchi.handoff.selectors import handoff_jobs_for
 from madoguchi.payments.selectors import payment_summary
+from madoguchi.printing.services import application_print
 
 View = Callable[..., HttpResponseBase]
 
@@ -258,8 +259,6 @@ def attachment(request: HttpRequest, actor: Actor, pk: int, attachment_id: int) 
 @staff_view
 def form_pdf(request: HttpRequest, actor: Actor, pk: int) -> HttpResponse:
     """The application's 申請書 as a PDF to print (和暦, Noto CJK embedded; the print is audited)."""
-    from madoguchi.printing.services import application_print
-
     application = selectors.application_detail(actor=actor, pk=pk)
     response = HttpResponse(
         application_print(actor=actor, application=application), content_type="application/pdf"
