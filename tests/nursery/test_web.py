@@ -109,6 +109,9 @@ def test_border_and_why_not_agree_with_the_assignment() -> None:
         reasons = why(instance, result.assignment, child)
         assert reasons and all(r.outcome for r in reasons)
         assert (reasons[-1].outcome == "内定") == (given is not None and given in child.wishes)
+        # borders computed once and passed in give the same reasons
+        shared = borders(instance, result.assignment)
+        assert why(instance, result.assignment, child, shared) == reasons
 
 
 def test_household_notice_pdf(

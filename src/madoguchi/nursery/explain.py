@@ -43,9 +43,19 @@ class WishReason:
     outcome: str  # "内定" | a reason it was not given
 
 
-def why(instance: Instance, assignment: dict[str, str | None], child: Child) -> list[WishReason]:
-    """Each wish up to the one given (or all, when none was): 内定, or why not."""
-    border = {(b.facility, b.age): b for b in borders(instance, assignment)}
+def why(
+    instance: Instance,
+    assignment: dict[str, str | None],
+    child: Child,
+    table: list[Border] | None = None,
+) -> list[WishReason]:
+    """Each wish up to the one given (or all, when none was): 内定, or why not.
+
+    Pass ``table`` (``borders(instance, assignment)``) when explaining many children of one result, so
+    the borders are computed once instead of once per child."""
+    if table is None:
+        table = borders(instance, assignment)
+    border = {(b.facility, b.age): b for b in table}
     given = assignment.get(child.id)
     names = {f.id: f.name for f in instance.facilities}
     out = []

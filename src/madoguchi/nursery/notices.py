@@ -9,7 +9,7 @@ from datetime import date
 from django.template import Context, Engine
 
 from madoguchi.core.jp.wareki import to_wareki
-from madoguchi.nursery.explain import why
+from madoguchi.nursery.explain import borders, why
 from madoguchi.nursery.instance import Instance
 
 TEMPLATE = """<!DOCTYPE html><html lang="ja"><head><meta charset="utf-8"><title>{{ title }}</title>
@@ -53,13 +53,14 @@ def notices_pdf(
     from madoguchi.printing.render import url_fetcher
 
     names = {f.id: f.name for f in instance.facilities}
+    table = borders(instance, assignment)  # once for all children, not once per why()
     notices = []
     for household in households:
         kids = instance.households.get(household, ())
         children = []
         for child in kids:
             given = assignment.get(child.id)
-            reasons = why(instance, assignment, child)
+            reasons = why(instance, assignment, child, table)
             first = bool(child.wishes) and given == child.wishes[0]
             children.append(
                 {

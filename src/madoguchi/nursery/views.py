@@ -97,7 +97,7 @@ def run(request: HttpRequest, actor: Actor, pk: int) -> HttpResponse:
             child = instance.child_by_id.get(query)
             context["child_query"] = query
             context["child"] = child
-            context["reasons"] = why(instance, r.assignment, child) if child else None
+            context["reasons"] = why(instance, r.assignment, child, table) if child else None
         other_id = request.GET.get("compare", "")
         context["others"] = _runs(actor).filter(status=RunStatus.DONE).exclude(pk=r.pk)[:20]
         if other_id.isdigit():
