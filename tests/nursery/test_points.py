@@ -90,17 +90,7 @@ def test_bad_ruleset_and_rows_are_named_and_nothing_is_written(tmp_path: Path) -
     (tmp_path / "r.json").write_text(json.dumps(RULESET, ensure_ascii=False), encoding="utf-8")
     (tmp_path / "a.csv").write_bytes(csv_of("A1,H1,7,就労,40,,,,,F1,,,"))
     with pytest.raises(CommandError):
-        call_command(
-            "nursery_points",
-            "--applicants",
-            str(tmp_path / "a.csv"),
-            "--ruleset",
-            str(tmp_path / "r.json"),
-            "--out",
-            str(tmp_path / "children.csv"),
-            stderr=StringIO(),
-            stdout=StringIO(),
-        )
+        _points_command(tmp_path, stdout=StringIO(), stderr=StringIO())
     assert not (tmp_path / "children.csv").exists()
 
 
@@ -114,16 +104,7 @@ def test_command_writes_chilmai_layout_the_solvers_read(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     out = StringIO()
-    call_command(
-        "nursery_points",
-        "--applicants",
-        str(tmp_path / "a.csv"),
-        "--ruleset",
-        str(tmp_path / "r.json"),
-        "--out",
-        str(tmp_path / "children.csv"),
-        stdout=out,
-    )
+    _points_command(tmp_path, stdout=out)
     assert "2 人の点数" in out.getvalue()
     instance = io.read_instance(tmp_path / "children.csv", tmp_path / "f.csv")
     assert {c.id: c.points for c in instance.children} == {"A1": 20, "A2": 25}
@@ -133,3 +114,17 @@ def test_command_writes_chilmai_layout_the_solvers_read(tmp_path: Path) -> None:
         "A1": None,
         "A2": "F1",
     }  # ひとり親 +5 wins the seat
+
+
+def _points_command(tmp_path: Path, **streams: StringIO) -> None:
+    """``nursery_points`` on tmp_path's a.csv and r.json, writing children.csv."""
+    call_command(
+        "nursery_points",
+        "--applicants",
+        str(tmp_path / "a.csv"),
+        "--ruleset",
+        str(tmp_path / "r.json"),
+        "--out",
+        str(tmp_path / "children.csv"),
+        **streams,
+    )
