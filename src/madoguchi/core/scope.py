@@ -29,6 +29,8 @@ class Actor:
     roles_by_department: dict[int | None, frozenset[str]] = field(default_factory=dict)
     is_system: bool = False
     is_resident: bool = False
+    # department code -> id, for the departments in roles_by_department (read with the assignments)
+    department_codes: dict[str, int] = field(default_factory=dict)
 
     @classmethod
     def system(cls, label: str = "system") -> Actor:
@@ -68,6 +70,12 @@ class Actor:
         """DX推進 or 管理者 for the whole municipality: the aggregate pages under /dx/."""
         return bool(self.roles_by_department.get(None, frozenset()) & {Role.DX.value, Role.ADMIN.value})
 
+    def works_in(self, department_code: str) -> bool:
+        """Holds a role in that department (by code), or is 管理者 for the whole municipality."""
+        return Role.ADMIN.value in self.roles_by_department.get(None, frozenset()) or (
+            department_code in self.department_codes
+        )
+
     @property
     def sees_applications(self) -> bool:
         return self.sees_whole_municipality or bool(self.department_ids)
@@ -91,6 +99,7 @@ def staff_actor(user: AbstractBaseUser | AnonymousUser, *, municipality: Municip
             )
         municipality = municipalities[min(municipalities)]
     roles: dict[int | None, set[str]] = {}
+    codes: dict[str, int] = {}
     for a in assignments:
         # a department of another municipality (a mis-set assignment) never widens the scope
         if a.role == Role.DX and a.department_id is not None:
@@ -99,9 +108,12 @@ def staff_actor(user: AbstractBaseUser | AnonymousUser, *, municipality: Municip
             a.department is None or a.department.municipality_id == municipality.pk
         ):
             roles.setdefault(a.department_id, set()).add(a.role)
+            if a.department is not None:
+                codes[a.department.code] = a.department.pk
     return Actor(
         label=user.get_username(),
         user=user,
         municipality=municipality,
         roles_by_department={k: frozenset(v) for k, v in roles.items()},
+        department_codes=codes,
     )

@@ -18,7 +18,6 @@ from madoguchi.applications.models import Blob
 from madoguchi.applications.storage import blob_path, blob_write
 from madoguchi.core.audit import audit_record
 from madoguchi.core.errors import PermissionDeniedError, ValidationFailed
-from madoguchi.core.models import Role
 from madoguchi.core.scope import Actor
 from madoguchi.nursery import io
 from madoguchi.nursery.instance import AGES, Instance
@@ -32,14 +31,7 @@ MAX_BYTES = 20 * 1024 * 1024
 
 def require_hoiku(actor: Actor) -> None:
     """保育課 staff (any role there) or the municipality's 管理者."""
-    if actor.municipality is None:
-        raise PermissionDeniedError()
-    if Role.ADMIN.value in actor.roles_for(None):
-        return
-    from madoguchi.catalog.models import Department
-
-    dept = Department.objects.filter(municipality=actor.municipality, code=DEPARTMENT).first()
-    if dept is None or dept.pk not in actor.roles_by_department:
+    if actor.municipality is None or not actor.works_in(DEPARTMENT):
         raise PermissionDeniedError("保育課の職員（または管理者）だけが使えます。", code="nursery.forbidden")
 
 

@@ -2,18 +2,14 @@ from __future__ import annotations
 
 from django import template
 
-from madoguchi.core.errors import PermissionDeniedError
+from madoguchi.core.scope import Actor
 
 register = template.Library()
 
 
 @register.filter
 def opens_nursery(actor: object) -> bool:
-    """保育課 staff or 管理者: the 利用調整 pages (for the nav link)."""
-    from madoguchi.nursery.services import require_hoiku
+    """保育課 staff or 管理者: the 利用調整 pages (for the nav link; no query: the actor knows its departments)."""
+    from madoguchi.nursery.services import DEPARTMENT
 
-    try:
-        require_hoiku(actor)  # type: ignore[arg-type]
-    except (PermissionDeniedError, AttributeError):
-        return False
-    return True
+    return isinstance(actor, Actor) and actor.municipality is not None and actor.works_in(DEPARTMENT)
