@@ -67,13 +67,11 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.inbox import _drop_database, _with_db  # noqa: E402
-from bench.portal_load import Cleanup, start_gunicorn, start_services, wait_until_quiet  # noqa: E402
+from bench.portal_load import Cleanup, bench_database, start_gunicorn, start_services, wait_until_quiet  # noqa: E402
 
 GOAL_SPEEDUP = 3.0
 GOAL_REDUCTION = 0.80
@@ -106,21 +104,7 @@ def setup_database(args: argparse.Namespace, cleanup: Cleanup, tmp: Path) -> dic
     from cryptography.fernet import Fernet
 
     services = start_services(cleanup, tmp)
-    base_url = services["DATABASE_URL"]
-    if services["started"]:
-        bench_url = base_url
-    else:
-        import psycopg
-        from psycopg import sql
-
-        db_name = args.database
-        if db_name == urlsplit(base_url).path.lstrip("/"):
-            sys.exit("--database is the database of DATABASE_URL; pick another scratch name")
-        with psycopg.connect(_with_db(base_url, "postgres"), autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(db_name)))
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(db_name)))
-        bench_url = _with_db(base_url, db_name)
-        cleanup.add("scratch database", lambda: _drop_database(base_url, db_name))
+    bench_url = bench_database(cleanup, services, args.database)
     data_dir = tmp / "data"
     data_dir.mkdir()
     env = {
